@@ -1,0 +1,89 @@
+/**
+ * Combines the parsed file (defaults already applied) with environment and flag overrides,
+ * checks cross-references, resolves credentials and produces a deep-frozen Config.
+ */
+import { resolve } from 'node:path';
+import { resolveCredentials } from './credentials.js';
+import { formatPath } from './errors.js';
+import { deepFreeze } from './freeze.js';
+import type { Overrides } from './overrides.js';
+import type { FileConfig, UpstreamSpec } from './schema.js';
+import type { Config, UpstreamConfig } from './types.js';
+
+export type BuildResult = { ok: true; config: Config } | { ok: false; errors: string[] };
+
+/** Checks that names and aliases route to exactly one upstream. */
+function checkRouting(upstreams: readonly UpstreamSpec[], defaultUpstream: string): string[] {
+  const errors: string[] = [];
+  const owner = new Map<string, string>();
+  for (const upstream of upstreams) owner.set(upstream.name, upstream.name);
+  for (const upstream of upstreams) {
+    upstream.aliases.forEach((alias, index) => {
+      const at = formatPath(['upstreams', upstream.name, 'aliases', index]);
+      const taken = owner.get(alias);
+      if (taken === undefined) owner.set(alias, upstream.name);
+      else if (taken === upstream.name) errors.push(`${at}: "${alias}" is listed twice or is the upstream's own name`);
+      else errors.push(`${at}: "${alias}" already routes to upstream "${taken}"`);
+    });
+  }
+  const names = upstreams.map((u) => u.name);
+  if (!names.includes(defaultUpstream)) {
+    const routed = owner.get(defaultUpstream);
+    const hint =
+      routed !== undefined
+        ? `; it is an alias of "${routed}", use the upstream name`
+        : `; configured upstreams: ${names.join(', ')}`;
+    errors.push(`defaultUpstream: "${defaultUpstream}" is not a configured upstream${hint}`);
+  }
+  return errors;
+}
+
+function buildUpstream(
+  spec: UpstreamSpec,
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+  errors: string[],
+): UpstreamConfig {
+  const { credentials: credentialSpec, ...rest } = spec;
+  const upstream: UpstreamConfig = { ...rest, aliases: [...rest.aliases], timeouts: { ...rest.timeouts } };
+  if (credentialSpec === undefined) return upstream;
+  const keyPath = formatPath(['upstreams', spec.name, 'credentials']);
+  const result = resolveCredentials(credentialSpec, keyPath, env, cwd);
+  if (!result.ok) {
+    errors.push(...result.errors);
+    return upstream;
+  }
+  return { ...upstream, credentials: result.credentials };
+}
+
+/** Later layers win: file < env < flags. */
+export function buildConfig(
+  file: FileConfig,
+  layers: readonly Overrides[],
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): BuildResult {
+  const pick = <K extends keyof Overrides>(key: K): Overrides[K] =>
+    layers.reduce<Overrides[K]>((current, layer) => layer[key] ?? current, undefined);
+
+  const errors = checkRouting(file.upstreams, file.defaultUpstream);
+  const upstreams = file.upstreams.map((spec) => buildUpstream(spec, env, cwd, errors));
+  if (errors.length > 0) return { ok: false, errors };
+
+  const listen = pick('listen') ?? file.listen;
+  const config: Config = {
+    listen: { host: listen.host, port: listen.port },
+    storage: {
+      path: resolve(cwd, pick('dataDir') ?? file.storage.path),
+      maxSize: pick('maxSize') ?? file.storage.maxSize,
+      fsync: file.storage.fsync,
+    },
+    upstreams,
+    defaultUpstream: file.defaultUpstream,
+    log: { level: pick('logLevel') ?? file.log.level },
+    metrics: { enabled: file.metrics.enabled },
+    offline: pick('offline') ?? file.offline,
+    shutdownGraceMs: file.shutdownGrace,
+  };
+  return { ok: true, config: deepFreeze(config) };
+}

@@ -1,0 +1,48 @@
+/** GET/HEAD /v2/<name>/blobs/<digest>, with Range (206/416). */
+import type { Context } from 'koa';
+import type { Digest } from '../../oci/digest.js';
+import { RegistryError } from '../../oci/errors.js';
+import { parseRange } from '../../oci/range.js';
+import { failureToError } from '../errors.js';
+import type { Services } from '../services.js';
+import type { RequestState } from '../state.js';
+import { routeOrThrow } from './route.js';
+
+type Ctx = Context & { state: RequestState };
+
+export async function handleBlob(ctx: Ctx, s: Services, name: string, digest: Digest, ns: string | undefined): Promise<void> {
+  ctx.state.route = 'blob';
+  const { upstream, repository } = routeOrThrow(s.router, name, ns, ctx.state);
+  const common = (size: number, cache: string): void => {
+    ctx.state.cache = cache;
+    ctx.set('docker-content-digest', digest.value);
+    ctx.set('accept-ranges', 'bytes');
+    ctx.set('x-cache', cache);
+    ctx.set('content-type', 'application/octet-stream');
+    ctx.set('content-length', String(size));
+  };
+  if (ctx.method === 'HEAD') {
+    const h = await s.blobs.head(upstream, repository, digest);
+    if (h.kind !== 'found') throw failureToError(h, 'BLOB_UNKNOWN');
+    common(h.value.size, h.value.cache);
+    ctx.status = 200;
+    return;
+  }
+  const got = await s.blobs.get(upstream, repository, digest);
+  if (got.kind !== 'found') throw failureToError(got, 'BLOB_UNKNOWN');
+  const src = got.value;
+  const range = parseRange(ctx.get('range') || undefined, src.size);
+  if (range.kind === 'invalid' || range.kind === 'unsatisfiable') {
+    throw new RegistryError('RANGE_INVALID', 'requested range not satisfiable', undefined, { 'content-range': `bytes */${src.size}` });
+  }
+  if (range.kind === 'range') {
+    common(range.end - range.start + 1, src.cache);
+    ctx.set('content-range', `bytes ${range.start}-${range.end}/${src.size}`);
+    ctx.status = 206;
+    ctx.body = await src.open({ start: range.start, end: range.end });
+    return;
+  }
+  common(src.size, src.cache);
+  ctx.status = 200;
+  ctx.body = await src.open();
+}

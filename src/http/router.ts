@@ -1,0 +1,58 @@
+/** The route table: one parse at the edge, then one handler per API kind. */
+import type { Middleware } from 'koa';
+import { RegistryError } from '../oci/errors.js';
+import { parseRequest } from '../oci/request.js';
+import { handleBlob } from './handlers/blobs.js';
+import { handleManifest } from './handlers/manifests.js';
+import { handleReferrers } from './handlers/referrers.js';
+import { handleTags } from './handlers/tags.js';
+import type { Services } from './services.js';
+import type { RequestState } from './state.js';
+
+export function apiRoutes(s: Services): Middleware<RequestState> {
+  return async (ctx, next) => {
+    const path = ctx.path;
+    if (path === '/healthz') {
+      ctx.state.route = 'healthz';
+      ctx.body = { status: 'ok' };
+      return;
+    }
+    if (path === '/readyz') {
+      ctx.state.route = 'readyz';
+      const writable = await s.storeWritable();
+      ctx.status = writable ? 200 : 503;
+      ctx.body = { status: writable ? 'ready' : 'not-ready', store: writable ? 'writable' : 'unwritable' };
+      return;
+    }
+    if (path === '/metrics') {
+      ctx.state.route = 'metrics';
+      ctx.type = s.metrics.registry.contentType;
+      ctx.body = await s.metrics.registry.metrics();
+      return;
+    }
+    if (path !== '/v2' && !path.startsWith('/v2/')) return next();
+    const raw = ctx.req.url ?? '/';
+    const q = raw.indexOf('?');
+    const parsed = parseRequest(ctx.method, q === -1 ? raw : raw.slice(0, q), q === -1 ? '' : raw.slice(q + 1));
+    const api = parsed.api;
+    if (api.kind === 'upload' || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) {
+      ctx.state.route = 'write';
+      throw new RegistryError('UNSUPPORTED', 'this registry mirror is read-only');
+    }
+    switch (api.kind) {
+      case 'base':
+        ctx.state.route = 'base';
+        ctx.type = 'application/json';
+        ctx.body = '{}';
+        return;
+      case 'manifest':
+        return handleManifest(ctx, s, api.name, api.reference, parsed.ns);
+      case 'blob':
+        return handleBlob(ctx, s, api.name, api.digest, parsed.ns);
+      case 'tags':
+        return handleTags(ctx, s, api.name, parsed.ns, api.n, api.last);
+      case 'referrers':
+        return handleReferrers(ctx, s, api.name, api.digest, parsed.ns, api.artifactType);
+    }
+  };
+}

@@ -1,0 +1,64 @@
+/** Every metric berth exports, in one registry. Labels are bounded: never a repository or digest. */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export type CacheKind = 'blob' | 'manifest' | 'tag';
+export type CacheResult = 'hit' | 'miss' | 'stale' | 'coalesced';
+
+export interface Metrics {
+  readonly registry: Registry;
+  readonly httpRequests: Counter<'route' | 'method' | 'status'>;
+  readonly httpDuration: Histogram<'route'>;
+  readonly cacheRequests: Counter<'kind' | 'result'>;
+  readonly servedBytes: Counter<'source'>;
+  readonly upstreamRequests: Counter<'upstream' | 'kind' | 'status'>;
+  readonly upstreamDuration: Histogram<'upstream' | 'kind'>;
+  readonly upstreamBytes: Counter<'upstream'>;
+  readonly rateLimitRemaining: Gauge<'upstream'>;
+  readonly rateLimitLimit: Gauge<'upstream'>;
+  readonly tokenFetches: Counter<'upstream' | 'result'>;
+  readonly fillsInProgress: Gauge;
+  readonly fillResults: Counter<'result'>;
+  readonly fillResumes: Counter;
+  readonly cacheSize: Gauge;
+  readonly evictions: Counter;
+  readonly storageWriteErrors: Counter;
+  readonly staleServed: Counter<'upstream' | 'reason'>;
+}
+
+export function createMetrics(withProcessMetrics = true): Metrics {
+  const registry = new Registry();
+  if (withProcessMetrics) collectDefaultMetrics({ register: registry, prefix: 'berth_' });
+  const registers = [registry];
+  return {
+    registry,
+    httpRequests: new Counter({ name: 'berth_http_requests_total', help: 'Client requests by route, method and status.', labelNames: ['route', 'method', 'status'], registers }),
+    httpDuration: new Histogram({
+      name: 'berth_http_request_duration_seconds',
+      help: 'Time to answer a client request (until the body is sent).',
+      labelNames: ['route'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers,
+    }),
+    cacheRequests: new Counter({ name: 'berth_cache_requests_total', help: 'Cache lookups by kind (blob, manifest, tag) and result (hit, miss, stale, coalesced).', labelNames: ['kind', 'result'], registers }),
+    servedBytes: new Counter({ name: 'berth_served_bytes_total', help: 'Body bytes sent to clients by source (cache, upstream).', labelNames: ['source'], registers }),
+    upstreamRequests: new Counter({ name: 'berth_upstream_requests_total', help: 'Requests sent upstream by kind and status (or error).', labelNames: ['upstream', 'kind', 'status'], registers }),
+    upstreamDuration: new Histogram({
+      name: 'berth_upstream_request_duration_seconds',
+      help: 'Time to upstream response headers.',
+      labelNames: ['upstream', 'kind'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    upstreamBytes: new Counter({ name: 'berth_upstream_bytes_total', help: 'Blob bytes received from upstreams.', labelNames: ['upstream'], registers }),
+    rateLimitRemaining: new Gauge({ name: 'berth_upstream_ratelimit_remaining', help: 'Latest ratelimit-remaining an upstream reported.', labelNames: ['upstream'], registers }),
+    rateLimitLimit: new Gauge({ name: 'berth_upstream_ratelimit_limit', help: 'Latest ratelimit-limit an upstream reported.', labelNames: ['upstream'], registers }),
+    tokenFetches: new Counter({ name: 'berth_upstream_token_fetches_total', help: 'Bearer token requests to upstream realms.', labelNames: ['upstream', 'result'], registers }),
+    fillsInProgress: new Gauge({ name: 'berth_fills_in_progress', help: 'Blob fills from upstreams running now.', registers }),
+    fillResults: new Counter({ name: 'berth_fills_total', help: 'Finished blob fills by result (committed, failed, uncached).', labelNames: ['result'], registers }),
+    fillResumes: new Counter({ name: 'berth_fill_resumes_total', help: 'Broken upstream bodies resumed with a Range request.', registers }),
+    cacheSize: new Gauge({ name: 'berth_cache_size_bytes', help: 'Bytes of committed content in the store.', registers }),
+    evictions: new Counter({ name: 'berth_cache_evictions_total', help: 'Blobs evicted to stay under the size cap.', registers }),
+    storageWriteErrors: new Counter({ name: 'berth_storage_write_errors_total', help: 'Writes to the store that failed (disk full, read-only); content was passed through uncached.', registers }),
+    staleServed: new Counter({ name: 'berth_stale_served_total', help: 'Tag answers served past their TTL, by reason (revalidating, upstream_error, ratelimited, offline).', labelNames: ['upstream', 'reason'], registers }),
+  };
+}

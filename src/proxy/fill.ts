@@ -1,0 +1,169 @@
+/**
+ * One upstream fetch of one blob into a temp file that any number of readers tail while it
+ * grows. The fill belongs to no client: readers come and go; it ends committed or failed.
+ * A body that breaks mid-way is resumed with a Range request from the byte already written.
+ */
+import { EventEmitter } from 'node:events';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Digest } from '../oci/digest.js';
+import type { BlobStore, BlobWriter } from '../store/blob-store.js';
+import type { Failure, Upstream } from '../upstream/types.js';
+
+export type FillState = 'starting' | 'running' | 'committed' | 'failed';
+
+/** Why a fill produced nothing to read: an upstream answer, or a store that cannot take the bytes. */
+export type FillRefusal = Failure | { readonly kind: 'store-unavailable'; readonly cause: string };
+
+export interface FillOptions {
+  readonly maxResumes: number;
+  readonly totalTimeoutMs: number;
+}
+
+export interface FillHooks {
+  onBytes(n: number): void;
+  onResume(): void;
+}
+
+class FillSink extends Writable {
+  constructor(
+    private readonly writer: BlobWriter,
+    private readonly fill: Fill,
+    private skip: number,
+  ) {
+    super({ highWaterMark: 1024 * 1024 });
+  }
+
+  override _writev(chunks: Array<{ chunk: Buffer }>, cb: (err?: Error | null) => void): void {
+    let buffers = chunks.map((c) => c.chunk);
+    if (this.skip > 0) buffers = this.dropSkipped(buffers);
+    if (buffers.length === 0) return cb();
+    this.writer.write(buffers).then(() => {
+      this.fill.progressed(buffers.reduce((n, b) => n + b.length, 0));
+      cb();
+    }, cb);
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this._writev([{ chunk }], cb);
+  }
+
+  /** An upstream that ignored our Range re-sends bytes we already have. */
+  private dropSkipped(buffers: Buffer[]): Buffer[] {
+    const out: Buffer[] = [];
+    for (const b of buffers) {
+      if (this.skip >= b.length) {
+        this.skip -= b.length;
+        continue;
+      }
+      out.push(this.skip > 0 ? b.subarray(this.skip) : b);
+      this.skip = 0;
+    }
+    return out;
+  }
+}
+
+export class Fill extends EventEmitter {
+  state: FillState = 'starting';
+  size = -1;
+  written = 0;
+  failure: Error | undefined;
+  private writer: BlobWriter | undefined;
+  /** Resolves once size is known and the temp file exists (or the blob is already stored). */
+  readonly ready: Promise<{ readonly size: number } | FillRefusal>;
+  readonly done: Promise<void>;
+  private resolveReady!: (v: { readonly size: number } | FillRefusal) => void;
+
+  constructor(
+    readonly digest: Digest,
+    private readonly repository: string,
+    private readonly upstream: Upstream,
+    private readonly store: BlobStore,
+    private readonly opts: FillOptions,
+    private readonly hooks: FillHooks,
+  ) {
+    super();
+    this.setMaxListeners(0);
+    this.ready = new Promise((resolve) => (this.resolveReady = resolve));
+    this.done = this.run();
+  }
+
+  get tempPath(): string | undefined {
+    return this.writer?.tempPath;
+  }
+
+  /** Called by the sink after bytes reached the temp file. */
+  progressed(n: number): void {
+    this.written += n;
+    this.hooks.onBytes(n);
+    this.emit('progress');
+  }
+
+  private async run(): Promise<void> {
+    const existing = await this.store.stat(this.digest);
+    if (existing) {
+      this.size = existing.size;
+      this.written = existing.size;
+      this.state = 'committed';
+      this.resolveReady({ size: existing.size });
+      return;
+    }
+    const signal = AbortSignal.timeout(this.opts.totalTimeoutMs);
+    const first = await this.upstream.getBlob(this.repository, this.digest.value, 0, signal);
+    if (first.kind !== 'found') return this.refuse(first);
+    const size = first.value.size;
+    try {
+      this.writer = await this.store.begin(this.digest, size >= 0 ? size : undefined);
+    } catch (err) {
+      first.value.body.destroy();
+      return this.refuse({ kind: 'store-unavailable', cause: err instanceof Error ? err.message : 'store error' });
+    }
+    this.size = size;
+    this.state = 'running';
+    this.resolveReady({ size });
+    let body = first.value.body;
+    let skip = 0;
+    for (let resumes = 0; ; resumes++) {
+      try {
+        await pipeline(body, new FillSink(this.writer, this, skip));
+        if (size < 0 || this.written >= size) break;
+        throw new Error('upstream body ended short');
+      } catch (err) {
+        if (resumes >= this.opts.maxResumes || signal.aborted || this.written === 0) return this.fail(err);
+        const next = await this.upstream.getBlob(this.repository, this.digest.value, this.written, signal);
+        if (next.kind !== 'found' || next.value.start > this.written) {
+          if (next.kind === 'found') next.value.body.destroy();
+          return this.fail(err);
+        }
+        this.hooks.onResume();
+        skip = this.written - next.value.start;
+        body = next.value.body;
+      }
+    }
+    try {
+      await this.writer.commit();
+    } catch (err) {
+      this.failure = err instanceof Error ? err : new Error('commit failed');
+      this.state = 'failed';
+      this.emit('progress');
+      return;
+    }
+    if (size < 0) this.size = this.written;
+    this.state = 'committed';
+    this.emit('progress');
+  }
+
+  private refuse(why: FillRefusal): void {
+    this.state = 'failed';
+    this.failure = new Error(why.kind);
+    this.resolveReady(why);
+    this.emit('progress');
+  }
+
+  private async fail(err: unknown): Promise<void> {
+    this.failure = err instanceof Error ? err : new Error('fill failed');
+    await this.writer?.abort().catch(() => undefined);
+    this.state = 'failed';
+    this.emit('progress');
+  }
+}

@@ -1,0 +1,56 @@
+/** Single-flight blob fills keyed by digest: one upstream fetch, however many clients ask. */
+import type { Digest } from '../oci/digest.js';
+import type { BlobStore } from '../store/blob-store.js';
+import type { Upstream } from '../upstream/types.js';
+import { Fill, type FillOptions } from './fill.js';
+
+export interface FillEvents {
+  started(): void;
+  finished(result: 'committed' | 'failed'): void;
+  bytes(n: number): void;
+  resumed(): void;
+}
+
+export class Fills {
+  private readonly running = new Map<string, Fill>();
+
+  constructor(
+    private readonly store: BlobStore,
+    private readonly opts: FillOptions,
+    private readonly events: FillEvents,
+  ) {}
+
+  /** The running fill for a digest, or a new one. `joined` is true when it was already running. */
+  join(upstream: Upstream, repository: string, digest: Digest): { fill: Fill; joined: boolean } {
+    const existing = this.running.get(digest.value);
+    if (existing) return { fill: existing, joined: true };
+    const fill = new Fill(digest, repository, upstream, this.store, this.opts, {
+      onBytes: (n) => this.events.bytes(n),
+      onResume: () => this.events.resumed(),
+    });
+    this.running.set(digest.value, fill);
+    this.events.started();
+    void fill.done.finally(() => {
+      this.running.delete(digest.value);
+      this.events.finished(fill.state === 'committed' ? 'committed' : 'failed');
+    });
+    return { fill, joined: false };
+  }
+
+  get(digest: string): Fill | undefined {
+    return this.running.get(digest);
+  }
+
+  get size(): number {
+    return this.running.size;
+  }
+
+  /** Resolves when every running fill has ended (graceful shutdown, tests). */
+  async idle(): Promise<void> {
+    await Promise.all([...this.running.values()].map((f) => f.done));
+  }
+
+  inUse(digest: string): boolean {
+    return this.running.has(digest);
+  }
+}

@@ -1,0 +1,162 @@
+/** BlobStore on a local filesystem: temp file → hash while writing → fsync → rename. */
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { randomBytes, type Hash } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { newHasher, parseDigest, type Digest } from '../oci/digest.js';
+import { DigestMismatchError, type BlobInfo, type BlobStore, type BlobWriter, type ByteRange, type StoredBlob } from './blob-store.js';
+import { blobPath, layoutOf, type Layout } from './paths.js';
+
+const READ_BUFFER = 1024 * 1024;
+
+async function fsyncDir(dir: string): Promise<void> {
+  const h = await open(dir, 'r');
+  try {
+    await h.sync();
+  } finally {
+    await h.close();
+  }
+}
+
+class FsBlobWriter implements BlobWriter {
+  private hash: Hash;
+  private bytes = 0;
+  private closed = false;
+
+  constructor(
+    private readonly store: FsBlobStore,
+    private readonly fh: FileHandle,
+    readonly tempPath: string,
+    private readonly expected: Digest,
+    private readonly expectedSize: number | undefined,
+  ) {
+    this.hash = newHasher(expected.algorithm);
+  }
+
+  get written(): number {
+    return this.bytes;
+  }
+
+  async write(chunks: readonly Buffer[]): Promise<void> {
+    for (const c of chunks) this.hash.update(c);
+    let total = 0;
+    for (const c of chunks) total += c.length;
+    const { bytesWritten } = await this.fh.writev(chunks as Buffer[]);
+    if (bytesWritten !== total) throw new Error('short write to temp file');
+    this.bytes += total;
+  }
+
+  async commit(): Promise<void> {
+    const actual = `${this.expected.algorithm}:${this.hash.digest('hex')}`;
+    if (actual !== this.expected.value || (this.expectedSize !== undefined && this.expectedSize !== this.bytes)) {
+      await this.abort();
+      throw new DigestMismatchError(this.expected.value, actual, this.expectedSize, this.bytes);
+    }
+    if (this.store.fsync) await this.fh.datasync();
+    await this.close();
+    const dest = blobPath(this.store.layout, this.expected);
+    await mkdir(dirname(dest), { recursive: true });
+    await rename(this.tempPath, dest);
+    if (this.store.fsync) await fsyncDir(dirname(dest));
+  }
+
+  async abort(): Promise<void> {
+    await this.close();
+    await rm(this.tempPath, { force: true });
+  }
+
+  private async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.fh.close();
+  }
+}
+
+export class FsBlobStore implements BlobStore {
+  readonly layout: Layout;
+
+  constructor(
+    root: string,
+    readonly fsync: boolean,
+  ) {
+    this.layout = layoutOf(root);
+  }
+
+  async init(): Promise<void> {
+    for (const d of [this.layout.blobs, this.layout.tmp, this.layout.meta, this.layout.state]) await mkdir(d, { recursive: true });
+  }
+
+  async stat(digest: Digest): Promise<BlobInfo | undefined> {
+    try {
+      const s = await stat(blobPath(this.layout, digest));
+      return { size: s.size };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The committed file's path, for readers that stream a file themselves. */
+  pathOf(digest: Digest): string {
+    return blobPath(this.layout, digest);
+  }
+
+  async open(digest: Digest, range?: ByteRange): Promise<Readable | undefined> {
+    try {
+      const fh = await open(blobPath(this.layout, digest), 'r');
+      const opts = range ? { start: range.start, end: range.end } : {};
+      return createReadStream('', { fd: fh, highWaterMark: READ_BUFFER, ...opts });
+    } catch {
+      return undefined;
+    }
+  }
+
+  async begin(expected: Digest, expectedSize?: number): Promise<BlobWriter> {
+    const tempPath = join(this.layout.tmp, `${expected.hex.slice(0, 16)}-${randomBytes(6).toString('hex')}`);
+    const fh = await open(tempPath, 'wx');
+    return new FsBlobWriter(this, fh, tempPath, expected, expectedSize);
+  }
+
+  async put(expected: Digest, bytes: Uint8Array): Promise<void> {
+    const w = await this.begin(expected, bytes.length);
+    try {
+      await w.write([Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)]);
+    } catch (err) {
+      await w.abort();
+      throw err;
+    }
+    await w.commit();
+  }
+
+  async readAll(digest: Digest): Promise<Buffer | undefined> {
+    try {
+      return await readFile(blobPath(this.layout, digest));
+    } catch {
+      return undefined;
+    }
+  }
+
+  async remove(digest: Digest): Promise<void> {
+    await rm(blobPath(this.layout, digest), { force: true });
+  }
+
+  async *list(): AsyncIterable<StoredBlob> {
+    for (const algorithm of await readdir(this.layout.blobs).catch(() => [] as string[])) {
+      for (const prefix of await readdir(join(this.layout.blobs, algorithm)).catch(() => [] as string[])) {
+        const dir = join(this.layout.blobs, algorithm, prefix);
+        for (const hex of await readdir(dir).catch(() => [] as string[])) {
+          const d = parseDigest(`${algorithm}:${hex}`);
+          if (!d) continue;
+          const s = await stat(join(dir, hex)).catch(() => undefined);
+          if (s) yield { digest: d.value, size: s.size, atimeMs: s.atimeMs };
+        }
+      }
+    }
+  }
+
+  async sweep(): Promise<number> {
+    const names = await readdir(this.layout.tmp).catch(() => [] as string[]);
+    await Promise.all(names.map((n) => rm(join(this.layout.tmp, n), { force: true, recursive: true })));
+    return names.length;
+  }
+}

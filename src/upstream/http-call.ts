@@ -1,0 +1,47 @@
+/** One upstream exchange's result, before it is turned into an outcome. */
+import type { Dispatcher } from 'undici';
+import type { Failure } from './types.js';
+
+export type Call = { readonly kind: 'response'; readonly res: Dispatcher.ResponseData } | { readonly kind: 'error'; readonly cause: string };
+
+export function header(res: Dispatcher.ResponseData, name: string): string | undefined {
+  const v = res.headers[name];
+  if (Array.isArray(v)) return v[0];
+  return v;
+}
+
+/** Maps a non-success status to a failure outcome; the body must already be dumped. */
+export function failureOf(res: Dispatcher.ResponseData): Failure {
+  const s = res.statusCode;
+  if (s === 404) return { kind: 'absent' };
+  if (s === 401 || s === 403) return { kind: 'denied', status: s };
+  if (s === 429) {
+    const ra = header(res, 'retry-after');
+    return ra !== undefined ? { kind: 'ratelimited', retryAfter: ra } : { kind: 'ratelimited' };
+  }
+  return { kind: 'unreachable', cause: `upstream status ${s}`, status: s };
+}
+
+export async function dump(res: Dispatcher.ResponseData): Promise<void> {
+  try {
+    await res.body.dump({ limit: 64 * 1024 });
+  } catch {
+    // The connection is discarded by undici when the dump fails; nothing more to release.
+  }
+}
+
+/** Reads a small body whole, refusing more than `limit` bytes. */
+export async function readLimited(res: Dispatcher.ResponseData, limit: number): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of res.body) {
+    const b = chunk as Buffer;
+    n += b.length;
+    if (n > limit) {
+      res.body.destroy();
+      return undefined;
+    }
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks);
+}
