@@ -74,7 +74,11 @@ export class TailReader extends Readable {
           this.push(null);
           return;
         }
-        const available = Math.min(this.fill.written, this.range.end + 1) - this.pos;
+        // The blob's last byte is held back until the digest is verified, so a wrong body
+        // can only ever end short, never complete.
+        const committed = this.fill.state === 'committed';
+        const limit = committed || this.fill.size < 0 ? this.fill.written : Math.min(this.fill.written, this.fill.size - 1);
+        const available = Math.min(limit, this.range.end + 1) - this.pos;
         if (available > 0) {
           const want = Math.min(available, CHUNK);
           const buf = Buffer.allocUnsafe(want);
@@ -85,7 +89,7 @@ export class TailReader extends Readable {
           continue;
         }
         if (this.fill.state === 'failed') throw this.fill.failure ?? new Error('fill failed');
-        if (this.fill.state === 'committed') throw new Error('blob shorter than requested range');
+        if (committed) throw new Error('blob shorter than requested range');
         await new Promise<void>((resolve) => this.fill.once('progress', resolve));
         if (this.destroyed) return;
       }

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import { startBerth, type Berth } from '../../src/app.js';
 import { loadConfig } from '../../src/config/index.js';
 
@@ -72,9 +72,14 @@ export interface Reply {
 
 const agent = new Agent({ keepAliveTimeout: 1000 });
 
-/** One request to berth; the whole body read (or the error that broke it). */
+/**
+ * One request to berth; the whole body read. The path is sent exactly as written (no URL
+ * normalisation of `..` or `.`), so hostile paths reach the server as a client could send them.
+ */
 export async function call(url: string, opts: { method?: Dispatcher.HttpMethod; headers?: Record<string, string> } = {}): Promise<Reply> {
-  const res = await request(url, { method: opts.method ?? 'GET', headers: opts.headers ?? {}, dispatcher: agent });
+  const m = /^(https?:\/\/[^/]+)(\/.*)?$/.exec(url);
+  if (!m) throw new Error(`bad url ${url}`);
+  const res = await agent.request({ origin: m[1]!, path: m[2] ?? '/', method: opts.method ?? 'GET', headers: opts.headers ?? {} });
   const body = Buffer.from(await res.body.arrayBuffer());
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;

@@ -14,8 +14,16 @@ export interface BodyPlan {
   onBytes(total: number): void;
 }
 
-function closedOrDrained(res: ServerResponse): Promise<unknown> {
-  return Promise.race([once(res, 'drain'), once(res, 'close')]);
+function closedOrDrained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
 
 /** Ends the connection after pending bytes are flushed, so exactly the bytes written arrive. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import { makeImageSpec, pushImage, type ImageFixture } from './images.js';
 import { rateLimitFault, startFaultProxy, type FaultProxy } from './proxy.js';
 import { startRegistry, type Registry } from './registry.js';
@@ -85,7 +85,7 @@ describe('fault proxy', () => {
     for (let i = 0; i < 3; i++) statuses.push((await c.getManifest(img.repo, img.tag)).status);
     assert.deepEqual(statuses, [503, 503, 200]);
     assert.equal(h.hits, 2);
-    assert.equal(proxy.requests[0]?.fault, 'status');
+    assert.deepEqual(proxy.requests.filter((r) => r.path.includes('/manifests/')).map((r) => r.fault ?? ''), ['status', 'status', '']);
   });
 
   test('429 with Retry-After and ratelimit headers', async () => {
@@ -149,10 +149,12 @@ describe('fault proxy', () => {
   test('stopListening refuses connections for real; startListening restores the same port', async () => {
     const port = proxy.port;
     await proxy.stopListening();
-    await assert.rejects(request(`${proxy.url}/v2/`), (e: Error & { code?: string; cause?: { code?: string } }) => {
+    const fresh = new Agent();
+    await assert.rejects(request(`${proxy.url}/v2/`, { dispatcher: fresh }), (e: Error & { code?: string; cause?: { code?: string } }) => {
       assert.equal(e.code ?? e.cause?.code, 'ECONNREFUSED');
       return true;
     });
+    await fresh.close();
     await proxy.startListening();
     assert.equal(proxy.port, port);
     assert.equal((await fetchBody(`${proxy.url}/v2/`)).status, 200);

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The project's single test command on a fresh Debian machine:
+# installs the system tools the integration tests drive, then builds and runs every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Tests talk to 127.0.0.1 only; never route them through a proxy.
+unset HTTP_PROXY HTTPS_PROXY ALL_PROXY http_proxy https_proxy all_proxy || true
+export NO_PROXY='127.0.0.1,localhost,::1' no_proxy='127.0.0.1,localhost,::1'
+
+missing=()
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/usr/bin/$1" ]; }
+for tool in docker-registry skopeo nginx htpasswd openssl; do
+  have "$tool" || missing+=("$tool")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "test/run.sh: installing system packages (missing: ${missing[*]})"
+  SUDO=()
+  if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then SUDO=(sudo); fi
+  "${SUDO[@]}" apt-get update
+  # Debian's docker-registry postinst may try to start a service; there is no systemd here.
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+    docker-registry skopeo nginx-light apache2-utils openssl
+fi
+
+npm ci --no-audit --no-fund
+npx tsc -p tsconfig.json
+
+# node 20's --test recurses into the directory and runs every *.test.js in it.
+node --test --test-concurrency=1 --test-timeout=300000 dist/test/
