@@ -46,6 +46,11 @@ function stripHop(h: Record<string, string>): Record<string, string> {
 
 const pathOnly = (p: string): string => p.split('?')[0] ?? p;
 
+function matches(r: ProxyRecord, method: string | undefined, path: RegExp): boolean {
+  path.lastIndex = 0;
+  return (method === undefined || method === '*' || r.method === method.toUpperCase()) && path.test(r.path);
+}
+
 /**
  * A counting, fault-injecting reverse proxy on 127.0.0.1. Events: 'request', 'response',
  * 'bodyProgress' (BodyProgress), 'done' (ProxyRecord).
@@ -84,7 +89,7 @@ export class FaultProxy extends EventEmitter {
 
   /** Requests whose method matches (any when undefined or '*') and whose path+query matches. */
   count(method: string | undefined, path: RegExp): number {
-    return this.requests.filter((r) => (method === undefined || method === '*' || r.method === method.toUpperCase()) && path.test(r.path)).length;
+    return this.requests.filter((r) => matches(r, method, path)).length;
   }
 
   fault(f: Fault): FaultHandle {
@@ -124,28 +129,27 @@ export class FaultProxy extends EventEmitter {
     await this.agent.destroy();
   }
 
-  /** Resolves once `n` matching requests have arrived (counting ones already recorded). */
+  /** Resolves with the n-th matching request once it has arrived (already recorded ones count). */
   waitForRequest(method: string | undefined, path: RegExp, n = 1): Promise<ProxyRecord> {
-    return this.waitFor('request', (r: ProxyRecord) => this.count(method, path) >= n && path.test(r.path), () => {
-      const hits = this.requests.filter((r) => (method === undefined || r.method === method.toUpperCase()) && path.test(r.path));
-      return hits.length >= n ? hits[n - 1] : undefined;
-    });
+    const nth = (): ProxyRecord | undefined => this.requests.filter((r) => matches(r, method, path))[n - 1];
+    return this.waitFor('request', nth);
   }
 
   /** Resolves once a matching response body has sent at least `bytes` bytes. */
   waitForBytes(method: string | undefined, path: RegExp, bytes: number): Promise<ProxyRecord> {
-    const match = (r: ProxyRecord): boolean => (method === undefined || r.method === method.toUpperCase()) && path.test(r.path) && r.bytes >= bytes;
-    return this.waitFor('bodyProgress', (p: BodyProgress) => match(p.record), () => this.requests.find(match), (p: BodyProgress) => p.record);
+    return this.waitFor('bodyProgress', () => this.requests.find((r) => matches(r, method, path) && r.bytes >= bytes));
   }
 
-  private waitFor<T>(event: string, test: (v: T) => boolean, now: () => ProxyRecord | undefined, pick?: (v: T) => ProxyRecord): Promise<ProxyRecord> {
-    const hit = now();
+  /** Checks `find` now and after each `event` until it yields a record; rejects if the proxy closes. */
+  private waitFor(event: string, find: () => ProxyRecord | undefined): Promise<ProxyRecord> {
+    const hit = find();
     if (hit) return Promise.resolve(hit);
     return new Promise((resolve, reject) => {
-      const onEvent = (v: T): void => {
-        if (!test(v)) return;
+      const onEvent = (): void => {
+        const r = find();
+        if (!r) return;
         cleanup();
-        resolve(pick ? pick(v) : (v as unknown as ProxyRecord));
+        resolve(r);
       };
       const onClose = (): void => {
         cleanup();

@@ -1,0 +1,71 @@
+/**
+ * `npm run bench`: berth against CNCF distribution (proxy mode), nginx and the upstream itself,
+ * all on 127.0.0.1 in one process tree. Prints a Markdown table and writes bench/results/.
+ * BENCH_QUICK=1: a 60 MiB image and fewer requests. BENCH_UPSTREAM_MBPS: cap upstream bandwidth.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Cleanup } from './cleanup.js';
+import { emptyResults, MIRRORS, progress, type Ctx } from './context.js';
+import { notes, setupLines } from './notes.js';
+import { benchOptions } from './options.js';
+import { machine, markdownTable, renderReport, writeResult } from './report.js';
+import { concurrentCold } from './scenario-concurrent.js';
+import { BLOB_CLIENT, directBaseline, singleMirror } from './scenario-single.js';
+import { buildStage } from './setup.js';
+import { buildRows } from './table.js';
+import { ensureTools } from './tools.js';
+
+async function main(cleanup: Cleanup): Promise<number> {
+  const started = performance.now();
+  const opts = benchOptions();
+  await ensureTools();
+  const host = await machine();
+  progress(`seeding the upstream (${opts.quick ? 'quick' : 'full'} variant)`);
+  const stage = await buildStage(cleanup, opts);
+  const ctx: Ctx = { opts, cleanup, stage, results: emptyResults() };
+
+  await directBaseline(ctx);
+  for (const kind of MIRRORS) await singleMirror(ctx, kind);
+  for (const n of opts.concurrency) {
+    for (const kind of MIRRORS) await concurrentCold(ctx, kind, n);
+  }
+
+  const rows = buildRows(ctx);
+  const elapsed = (performance.now() - started) / 1000;
+  const markdown = renderReport({
+    title: `berth benchmark${opts.quick ? ' (quick)' : ''}`,
+    date: new Date(),
+    machine: host,
+    setup: setupLines(ctx, BLOB_CLIENT === 'curl' ? 'curl -o /dev/null' : 'undici, bytes discarded'),
+    rows,
+    notes: notes(ctx, elapsed),
+  });
+  process.stdout.write(`\n${markdownTable(rows)}\n\n`);
+  const path = await writeResult(opts.quick ? 'latest-quick.md' : 'latest.md', markdown);
+  progress(`report written to ${path}`);
+  return ctx.results.errors.size > 0 ? 1 : 0;
+}
+
+// Every temp dir of the run (ours, test support's, the daemons') goes under one dir, removed at the end.
+const runDir = mkdtempSync(join(tmpdir(), 'berth-bench-run-'));
+process.env.TMPDIR = runDir;
+const cleanup = new Cleanup(runDir);
+cleanup.onSignals();
+const deadlineMs = benchOptions().runDeadlineMs;
+const deadline = setTimeout(() => {
+  progress(`run deadline (${deadlineMs / 1000} s) passed: stopping`);
+  void cleanup.closeAll().finally(() => process.exit(1));
+}, deadlineMs);
+
+let code = 1;
+try {
+  code = await main(cleanup);
+} catch (e) {
+  process.stderr.write(`bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+} finally {
+  clearTimeout(deadline);
+  await cleanup.closeAll();
+}
+process.exit(code);
