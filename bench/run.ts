@@ -32,6 +32,8 @@ async function main(cleanup: Cleanup): Promise<number> {
     for (const kind of MIRRORS) await concurrentCold(ctx, kind, n);
   }
 
+  // Interrupted (signal or deadline): what was measured is incomplete; write no report.
+  if (cleanup.stopping) return 130;
   const rows = buildRows(ctx);
   const elapsed = (performance.now() - started) / 1000;
   const markdown = renderReport({

@@ -33,7 +33,10 @@ export interface StartOptions {
 
 export async function startBerth(config: Config, logger: Logger, opts: StartOptions = {}): Promise<Berth> {
   const metrics = createMetrics(opts.processMetrics ?? true);
-  const store = new FsBlobStore(config.storage.path, config.storage.fsync);
+  const store = new FsBlobStore(config.storage.path, config.storage.fsync, {
+    committed: (size) => metrics.cacheSize.inc(size),
+    removed: (size) => metrics.cacheSize.dec(size),
+  });
   await store.init();
   const swept = await store.sweep();
   if (swept > 0) logger.warn({ files: swept }, 'removed leftover temp files');
@@ -61,12 +64,10 @@ export async function startBerth(config: Config, logger: Logger, opts: StartOpti
       metrics.fillsInProgress.dec();
       metrics.fillResults.inc({ result });
     },
-    bytes: (n) => {
-      metrics.upstreamBytes.inc({ upstream: 'all' }, n);
-    },
+    bytes: (upstream, n) => metrics.upstreamBytes.inc({ upstream }, n),
     resumed: () => metrics.fillResumes.inc(),
   });
-  const blobs = new PullThroughBlobs(store, fills);
+  const blobs = new PullThroughBlobs(store, fills, (result) => metrics.cacheRequests.inc({ kind: 'blob', result }));
   const manifests = new PullThroughManifests(new ManifestStore(store, store.layout), tags, (name) => policies.get(name)!, {
     cache: (kind, result) => metrics.cacheRequests.inc({ kind, result }),
     stale: (upstream, reason) => metrics.staleServed.inc({ upstream, reason }),
@@ -87,7 +88,7 @@ export async function startBerth(config: Config, logger: Logger, opts: StartOpti
     }
   };
 
-  const app = createKoaApp({ router, blobs, manifests, metrics, storeWritable }, logger);
+  const app = createKoaApp({ router, blobs, manifests, metrics, metricsEnabled: config.metrics.enabled, storeWritable }, logger);
   const server = createHttpServer(app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

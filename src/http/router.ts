@@ -24,7 +24,7 @@ export function apiRoutes(s: Services): Middleware<RequestState> {
       ctx.body = { status: writable ? 'ready' : 'not-ready', store: writable ? 'writable' : 'unwritable' };
       return;
     }
-    if (path === '/metrics') {
+    if (path === '/metrics' && s.metricsEnabled) {
       ctx.state.route = 'metrics';
       ctx.type = s.metrics.registry.contentType;
       ctx.body = await s.metrics.registry.metrics();

@@ -9,6 +9,7 @@ export interface Services {
   readonly blobs: PullThroughBlobs;
   readonly manifests: PullThroughManifests;
   readonly metrics: Metrics;
+  readonly metricsEnabled: boolean;
   /** Readiness probe: the store accepts writes. */
   readonly storeWritable: () => Promise<boolean>;
 }

@@ -25,6 +25,7 @@ export class PullThroughBlobs {
   constructor(
     private readonly store: BlobStore,
     private readonly fills: Fills,
+    private readonly onCache: (result: 'hit' | 'miss' | 'coalesced') => void = () => undefined,
   ) {}
 
   /** HEAD: metadata only, no fill is started. */
@@ -41,6 +42,7 @@ export class PullThroughBlobs {
   async get(upstream: Upstream, repository: string, digest: Digest): Promise<BlobOutcome> {
     const local = await this.store.stat(digest);
     if (local) {
+      this.onCache('hit');
       return {
         kind: 'found',
         value: { size: local.size, cache: 'HIT', open: async (range) => (await this.store.open(digest, range)) ?? this.gone() },
@@ -49,6 +51,7 @@ export class PullThroughBlobs {
     const { fill, joined } = this.fills.join(upstream, repository, digest);
     const ready = await fill.ready;
     if (!('size' in ready)) return ready;
+    this.onCache(joined ? 'coalesced' : 'miss');
     const size = ready.size >= 0 ? ready.size : Number.MAX_SAFE_INTEGER;
     return {
       kind: 'found',

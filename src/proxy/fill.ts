@@ -68,6 +68,8 @@ export class Fill extends EventEmitter {
   size = -1;
   written = 0;
   failure: Error | undefined;
+  /** The store could not take the blob (disk full, read-only); clients are served uncached. */
+  storeRefused = false;
   private writer: BlobWriter | undefined;
   /** Resolves once size is known and the temp file exists (or the blob is already stored). */
   readonly ready: Promise<{ readonly size: number } | FillRefusal>;
@@ -154,6 +156,7 @@ export class Fill extends EventEmitter {
   }
 
   private refuse(why: FillRefusal): void {
+    this.storeRefused = why.kind === 'store-unavailable';
     this.state = 'failed';
     this.failure = new Error(why.kind);
     this.resolveReady(why);

@@ -6,8 +6,8 @@ import { Fill, type FillOptions } from './fill.js';
 
 export interface FillEvents {
   started(): void;
-  finished(result: 'committed' | 'failed'): void;
-  bytes(n: number): void;
+  finished(result: 'committed' | 'failed' | 'uncached'): void;
+  bytes(upstream: string, n: number): void;
   resumed(): void;
 }
 
@@ -25,14 +25,14 @@ export class Fills {
     const existing = this.running.get(digest.value);
     if (existing) return { fill: existing, joined: true };
     const fill = new Fill(digest, repository, upstream, this.store, this.opts, {
-      onBytes: (n) => this.events.bytes(n),
+      onBytes: (n) => this.events.bytes(upstream.name, n),
       onResume: () => this.events.resumed(),
     });
     this.running.set(digest.value, fill);
     this.events.started();
     void fill.done.finally(() => {
       this.running.delete(digest.value);
-      this.events.finished(fill.state === 'committed' ? 'committed' : 'failed');
+      this.events.finished(fill.state === 'committed' ? 'committed' : fill.storeRefused ? 'uncached' : 'failed');
     });
     return { fill, joined: false };
   }

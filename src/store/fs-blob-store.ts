@@ -59,6 +59,7 @@ class FsBlobWriter implements BlobWriter {
     await mkdir(dirname(dest), { recursive: true });
     await rename(this.tempPath, dest);
     if (this.store.fsync) await fsyncDir(dirname(dest));
+    this.store.hooks.committed(this.bytes);
   }
 
   async abort(): Promise<void> {
@@ -73,12 +74,20 @@ class FsBlobWriter implements BlobWriter {
   }
 }
 
+export interface StoreHooks {
+  committed(size: number): void;
+  removed(size: number): void;
+}
+
+const NO_HOOKS: StoreHooks = { committed: () => undefined, removed: () => undefined };
+
 export class FsBlobStore implements BlobStore {
   readonly layout: Layout;
 
   constructor(
     root: string,
     readonly fsync: boolean,
+    readonly hooks: StoreHooks = NO_HOOKS,
   ) {
     this.layout = layoutOf(root);
   }
@@ -137,7 +146,10 @@ export class FsBlobStore implements BlobStore {
   }
 
   async remove(digest: Digest): Promise<void> {
-    await rm(blobPath(this.layout, digest), { force: true });
+    const path = blobPath(this.layout, digest);
+    const s = await stat(path).catch(() => undefined);
+    await rm(path, { force: true });
+    if (s) this.hooks.removed(s.size);
   }
 
   async *list(): AsyncIterable<StoredBlob> {
