@@ -16,8 +16,8 @@ export interface BerthDaemon {
   close(): Promise<void>;
 }
 
-/** dist/bench/berth.js → dist/src/main.js */
-const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
+/** dist/bench/berth.js → dist/src/main.js; BENCH_BERTH_MAIN benchmarks another build instead. */
+export const BERTH_MAIN = process.env.BENCH_BERTH_MAIN || fileURLToPath(new URL('../src/main.js', import.meta.url));
 
 export async function startBerth(cleanup: Cleanup, upstreamUrl: string): Promise<BerthDaemon> {
   const tmp = await makeTempDir('bench-berth');
@@ -40,7 +40,7 @@ export async function startBerth(cleanup: Cleanup, upstreamUrl: string): Promise
       await tmp.close();
     },
   });
-  daemon = spawnDaemon(process.execPath, [MAIN, 'serve', '--config', configPath], { cwd: tmp.path });
+  daemon = spawnDaemon(process.execPath, [BERTH_MAIN, 'serve', '--config', configPath], { cwd: tmp.path });
   const d = daemon;
   const url = `http://127.0.0.1:${port}`;
   try {

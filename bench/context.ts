@@ -6,7 +6,7 @@ import type { Cleanup } from './cleanup.js';
 import { startDistribution } from './distribution.js';
 import type { HeadLoadResult } from './head-load.js';
 import type { BenchOptions } from './options.js';
-import type { Memory } from './rss.js';
+import type { Memory } from './procstat.js';
 import type { Stage } from './setup.js';
 import type { FetchStats } from './upstream-counts.js';
 
@@ -29,6 +29,10 @@ export interface ConcurrentResult {
   failedPulls: number;
   fetch: FetchStats;
   memory: Memory | undefined;
+  /** RSS right after the daemon started, before the pulls (bytes). */
+  idleRss: number | undefined;
+  /** CPU seconds the daemon used during the pulls. */
+  cpu: number;
   /** Whether VmHWM was reset right before the pulls (else it is the peak since start). */
   peakReset: boolean;
 }
@@ -36,6 +40,9 @@ export interface ConcurrentResult {
 export interface SideResults {
   coldMs: number[];
   warmMs: number[];
+  /** The daemon's CPU seconds per cold and per warm pull. */
+  coldCpu: number[];
+  warmCpu: number[];
   coldFetch: FetchStats | undefined;
   concurrent: Map<number, ConcurrentResult>;
   blob: ThroughputResult | undefined;
@@ -61,7 +68,7 @@ export interface Ctx {
   results: Results;
 }
 
-const emptySide = (): SideResults => ({ coldMs: [], warmMs: [], coldFetch: undefined, concurrent: new Map(), blob: undefined, head: undefined });
+const emptySide = (): SideResults => ({ coldMs: [], warmMs: [], coldCpu: [], warmCpu: [], coldFetch: undefined, concurrent: new Map(), blob: undefined, head: undefined });
 
 export function emptyResults(): Results {
   return { directMs: [], directViaProxyMs: [], nginx: undefined, nginxSource: undefined, berth: emptySide(), distribution: emptySide(), errors: new Map() };

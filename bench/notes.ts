@@ -3,7 +3,7 @@ import type { Ctx } from './context.js';
 
 const MiB = 1024 * 1024;
 
-export function setupLines(ctx: Ctx, blobClient: string): string[] {
+export function setupLines(ctx: Ctx, blobClient: string, berthMain: string): string[] {
   const { opts, stage } = ctx;
   const layers = opts.layerSizes.map((s) => s / MiB).join(' + ');
   const cap = opts.upstreamMbps === undefined ? 'uncapped' : `capped at ${opts.upstreamMbps} MB/s per proxy (BENCH_UPSTREAM_MBPS)`;
@@ -11,7 +11,7 @@ export function setupLines(ctx: Ctx, blobClient: string): string[] {
     `variant: ${opts.quick ? 'quick (BENCH_QUICK=1)' : 'full'}`,
     `image: ${stage.big.ref}, ${opts.layerSizes.length} layers (${layers} MiB) + config, docker v2 manifest; small image ${stage.small.ref} for tag HEADs; seeded in ${stage.seedSeconds.toFixed(1)} s`,
     `upstream: CNCF distribution (docker-registry) on 127.0.0.1; berth and distribution each reach it through their own counting proxy (test/support/proxy.ts), upstream bandwidth ${cap}`,
-    `berth: \`node dist/src/main.js serve\` child process, storage.fsync false, log level warn, tagTtl 5m; distribution: \`docker-registry\` with proxy.remoteurl; both on fresh data dirs for every cold measurement`,
+    `berth: \`node ${berthMain} serve\` child process, storage.fsync false, log level warn, tagTtl 5m; distribution: \`docker-registry\` with proxy.remoteurl; both on fresh data dirs for every cold measurement`,
     `direct baseline: the same pull from ${opts.upstreamMbps === undefined ? 'the upstream registry itself (no proxy)' : 'a capped proxy in front of the upstream registry'}`,
     `clients: image pulls = undici in a worker thread, manifest by tag then all blobs in parallel, each sha256-verified and discarded, one connection pool per client; blob GETs = ${blobClient} (same client for every server); tag HEADs = ApacheBench \`ab -i -k\``,
   ];
@@ -25,8 +25,16 @@ export function notes(ctx: Ctx, elapsedSeconds: number): string[] {
   const df = r.distribution.coldFetch;
   if (df) out.push(`single cold pull through distribution: upstream GETs per blob max ${df.max}, mean ${df.mean.toFixed(2)}, ${df.totalRequests} upstream requests in all`);
   if (r.nginxSource) out.push(`nginx served ${r.nginxSource === 'hardlink' ? "a hard link to berth's cached blob file (same inode, same page cache)" : 'a freshly written copy of the blob'}; sendfile on, 1 worker`);
-  for (const [n, c] of r.berth.concurrent) {
-    if (c.memory) out.push(`berth RSS after ${n} cold pulls: peak ${(c.memory.peak / MiB).toFixed(0)} MiB, current ${(c.memory.current / MiB).toFixed(0)} MiB${c.peakReset ? ' (VmHWM reset just before the pulls)' : ' (peak since start)'}`);
+  const mib = (b: number | undefined): string => (b === undefined ? '?' : (b / MiB).toFixed(0));
+  for (const kind of ['berth', 'distribution'] as const) {
+    for (const [n, c] of r[kind].concurrent) {
+      const reset = c.peakReset ? 'VmHWM reset just before the pulls' : 'peak since start';
+      out.push(`${kind}, ${n} cold pulls: RSS ${mib(c.idleRss)} MiB idle → peak ${mib(c.memory?.peak)} MiB (${reset}), ${mib(c.memory?.current)} MiB after; ${c.cpu.toFixed(1)} CPU-s; ${c.fetch.totalRequests} upstream requests`);
+    }
+  }
+  const cpus = (xs: readonly number[]): string => xs.map((x) => x.toFixed(2)).join(', ');
+  for (const kind of ['berth', 'distribution'] as const) {
+    out.push(`${kind} CPU seconds per single pull: cold ${cpus(r[kind].coldCpu)}; warm ${cpus(r[kind].warmCpu)}`);
   }
   const runs = (xs: readonly number[]): string => xs.map((x) => (x / 1000).toFixed(2)).join(', ');
   out.push(`cold pull times (s): berth ${runs(r.berth.coldMs)}; distribution ${runs(r.distribution.coldMs)}; direct ${runs(r.directMs)}; direct through the counting proxy ${runs(r.directViaProxyMs)}`);

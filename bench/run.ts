@@ -2,10 +2,12 @@
  * `npm run bench`: berth against CNCF distribution (proxy mode), nginx and the upstream itself,
  * all on 127.0.0.1 in one process tree. Prints a Markdown table and writes bench/results/.
  * BENCH_QUICK=1: a 60 MiB image and fewer requests. BENCH_UPSTREAM_MBPS: cap upstream bandwidth.
+ * BENCH_BERTH_MAIN: path of another berth build's main.js to benchmark. See bench/README.md.
  */
 import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BERTH_MAIN } from './berth.js';
 import { Cleanup } from './cleanup.js';
 import { emptyResults, MIRRORS, progress, type Ctx } from './context.js';
 import { notes, setupLines } from './notes.js';
@@ -17,11 +19,19 @@ import { buildStage } from './setup.js';
 import { buildRows } from './table.js';
 import { ensureTools } from './tools.js';
 
+function loadNote(before: number, nproc: number): string {
+  const after = loadavg()[0] ?? 0;
+  const busy = before > nproc ? ' WARNING: the machine was busy before the run started, so these numbers are skewed' : '';
+  return `1-minute load average: ${before.toFixed(2)} before the run, ${after.toFixed(2)} after (the run itself keeps 3-4 processes busy; more means other work shared the CPUs).${busy}`;
+}
+
 async function main(cleanup: Cleanup): Promise<number> {
   const started = performance.now();
+  const loadBefore = loadavg()[0] ?? 0;
   const opts = benchOptions();
   await ensureTools();
   const host = await machine();
+  if (loadBefore > host.nproc) progress(`warning: load average ${loadBefore.toFixed(1)} on ${host.nproc} CPUs: other work will skew the numbers`);
   progress(`seeding the upstream (${opts.quick ? 'quick' : 'full'} variant)`);
   const stage = await buildStage(cleanup, opts);
   const ctx: Ctx = { opts, cleanup, stage, results: emptyResults() };
@@ -40,9 +50,9 @@ async function main(cleanup: Cleanup): Promise<number> {
     title: `berth benchmark${opts.quick ? ' (quick)' : ''}`,
     date: new Date(),
     machine: host,
-    setup: setupLines(ctx, BLOB_CLIENT === 'curl' ? 'curl -o /dev/null' : 'undici, bytes discarded'),
+    setup: setupLines(ctx, BLOB_CLIENT === 'curl' ? 'curl -o /dev/null' : 'undici, bytes discarded', BERTH_MAIN),
     rows,
-    notes: notes(ctx, elapsed),
+    notes: [...notes(ctx, elapsed), loadNote(loadBefore, host.nproc)],
   });
   process.stdout.write(`\n${markdownTable(rows)}\n\n`);
   const path = await writeResult(opts.quick ? 'latest-quick.md' : 'latest.md', markdown);

@@ -7,6 +7,7 @@ import { blobThroughput, type BlobClient } from './blob-get.js';
 import { attempt, progress, proxyOf, startMirror, type Ctx, type Mirror, type MirrorKind } from './context.js';
 import { headLoad } from './head-load.js';
 import { startNginx } from './nginx.js';
+import { withCpu } from './procstat.js';
 import { pullsOk } from './pulls.js';
 import { biggestLayer, pullTarget } from './setup.js';
 import { blobFetchStats } from './upstream-counts.js';
@@ -92,19 +93,22 @@ export async function singleMirror(ctx: Ctx, kind: MirrorKind): Promise<void> {
         mirror = undefined;
         mirror = await startMirror(ctx, kind);
         proxy.reset();
-        const b = await pullsOk(target(mirror.url), 1, ctx.opts.pullTimeoutMs);
+        const m = mirror;
+        const { value: b, cpu } = await withCpu(m.pid, () => pullsOk(target(m.url), 1, ctx.opts.pullTimeoutMs));
         side.coldMs.push(b.wallMs);
+        side.coldCpu.push(cpu);
         side.coldFetch = blobFetchStats(proxy.requests, ctx.stage.big.blobs.map((x) => x.digest));
-        progress(`${kind} cold pull ${i + 1}: ${(b.wallMs / 1000).toFixed(2)} s`);
+        progress(`${kind} cold pull ${i + 1}: ${(b.wallMs / 1000).toFixed(2)} s, ${cpu.toFixed(2)} CPU-s`);
       }
     });
     const warm = mirror;
     if (warm === undefined || side.coldMs.length === 0) return;
     await attempt(ctx, `${kind}.warm`, async () => {
       for (let i = 0; i < ctx.opts.warmRepeats; i++) {
-        const b = await pullsOk(target(warm.url), 1, ctx.opts.pullTimeoutMs);
+        const { value: b, cpu } = await withCpu(warm.pid, () => pullsOk(target(warm.url), 1, ctx.opts.pullTimeoutMs));
         side.warmMs.push(b.wallMs);
-        progress(`${kind} warm pull ${i + 1}: ${(b.wallMs / 1000).toFixed(2)} s`);
+        side.warmCpu.push(cpu);
+        progress(`${kind} warm pull ${i + 1}: ${(b.wallMs / 1000).toFixed(2)} s, ${cpu.toFixed(2)} CPU-s`);
       }
     });
     await blobAndHead(ctx, warm);

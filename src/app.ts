@@ -1,30 +1,55 @@
 /** Composition root: builds every service once from the config and passes them in. */
 import { rm, writeFile } from 'node:fs/promises';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Agent } from 'undici';
 import type { Config, UpstreamConfig } from './config/types.js';
 import { createKoaApp } from './http/app.js';
-import { createHttpServer } from './http/server.js';
+import { setUpClientAccess } from './http/client-access.js';
+import { clientAuth } from './http/client-auth.js';
+import { startListeners } from './http/listeners.js';
+import { createMetricsApp } from './http/metrics-app.js';
+import { readinessCheck } from './http/readiness.js';
+import type { BerthServer } from './http/server.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { PullThroughBlobs } from './proxy/blobs.js';
 import { Fills } from './proxy/fills.js';
 import { PullThroughManifests } from './proxy/manifests.js';
+import { PullThroughReferrers } from './proxy/referrers.js';
+import { FreeSpace } from './store/free-space.js';
 import { FsBlobStore } from './store/fs-blob-store.js';
 import { ManifestStore } from './store/manifest-store.js';
+import { layoutOf } from './store/paths.js';
+import { Pins, parsePin, type PinRule } from './store/pins.js';
+import { SizeCap } from './store/size-cap.js';
+import { LocalSource } from './proxy/prefetch-local.js';
+import { Schedules } from './proxy/schedules.js';
+import { parseDigest } from './oci/digest.js';
+import { parsePlatform, type Platform } from './oci/platform.js';
 import { FileTagIndex } from './store/tag-index.js';
+import { Breaker, type BreakerState } from './upstream/breaker.js';
+import { UpstreamProbe } from './upstream/reachability.js';
 import { RegistryClient } from './upstream/registry-client.js';
 import { Router } from './upstream/router.js';
+import { berthVersion } from './version.js';
 
 export interface Berth {
-  readonly server: Server;
+  readonly server: BerthServer;
   readonly url: string;
+  /** The separate metrics listener (`metrics.listen`), if any. */
+  readonly metricsUrl?: string;
   readonly metrics: Metrics;
   readonly fills: Fills;
+  /** Size cap: in-use leases, LRU order, eviction. */
+  readonly cache: SizeCap;
+  /** Scheduled prefetch and pin refresh. */
+  readonly schedules: Schedules;
+  /** SIGHUP: re-reads the TLS certificate and the htpasswd file. */
+  reload(): Promise<void>;
   close(): Promise<void>;
 }
+
+const BREAKER_GAUGE: Readonly<Record<BreakerState, number>> = { closed: 0, 'half-open': 1, open: 2 };
 
 export interface StartOptions {
   /** Tests run several daemons in one process: process metrics only once. */
@@ -33,16 +58,31 @@ export interface StartOptions {
 
 export async function startBerth(config: Config, logger: Logger, opts: StartOptions = {}): Promise<Berth> {
   const metrics = createMetrics(opts.processMetrics ?? true);
+  const pinRules = pinRulesOf(config);
+  const cap: SizeCap = new SizeCap(layoutOf(config.storage.path).state, config.storage, {
+    filling: (digest: string): boolean => fills.inUse(digest),
+    protectedDigests: (): Promise<ReadonlySet<string>> => pins.protectedDigests(),
+    remove: (digest): Promise<void> => manifestStore.remove(digest),
+    evicted: () => metrics.evictions.inc(),
+    blocked: (bytes, target) => logger.warn({ bytes, target }, 'eviction cannot reach the low watermark: the rest is pinned or in use'),
+  });
   const store = new FsBlobStore(config.storage.path, config.storage.fsync, {
-    committed: (size) => metrics.cacheSize.inc(size),
-    removed: (size) => metrics.cacheSize.dec(size),
+    committed: (size, digest) => {
+      metrics.cacheSize.inc(size);
+      cap.committed(digest, size);
+    },
+    removed: (size, digest) => {
+      metrics.cacheSize.dec(size);
+      cap.removed(digest);
+    },
   });
   await store.init();
   const swept = await store.sweep();
   if (swept > 0) logger.warn({ files: swept }, 'removed leftover temp files');
-  let cacheBytes = 0;
-  for await (const b of store.list()) cacheBytes += b.size;
-  metrics.cacheSize.set(cacheBytes);
+  const recency = await cap.load(store.list());
+  metrics.cacheSize.set(recency.bytes);
+  if (recency.damagedLines > 0) logger.warn({ damagedLines: recency.damagedLines }, 'recency record had damaged lines; skipped them');
+  const capped = cap.wrap(store);
 
   const tags = new FileTagIndex(store.layout.state);
   const report = await tags.load();
@@ -53,12 +93,22 @@ export async function startBerth(config: Config, logger: Logger, opts: StartOpti
   const clients = config.upstreams.map((u) => {
     const effective: UpstreamConfig = config.offline ? { ...u, offline: true } : u;
     policies.set(u.name, effective);
-    return { upstream: new RegistryClient({ config: effective, metrics, external, now: Date.now }), aliases: u.aliases };
+    const breaker = new Breaker({
+      threshold: u.breaker.failures,
+      coolDownMs: u.breaker.coolDownMs,
+      now: Date.now,
+      onChange: (state) => {
+        metrics.breakerState.set({ upstream: u.name }, BREAKER_GAUGE[state]);
+        logger.warn({ upstream: u.name, state }, 'upstream circuit breaker changed state');
+      },
+    });
+    metrics.breakerState.set({ upstream: u.name }, 0);
+    return { upstream: new RegistryClient({ config: effective, metrics, external, now: Date.now, breaker }), aliases: u.aliases };
   });
   const router = new Router(clients, config.defaultUpstream);
 
   const fillTimeout = Math.max(...config.upstreams.map((u) => u.timeouts.fillTotalMs));
-  const fills = new Fills(store, { maxResumes: 3, totalTimeoutMs: fillTimeout }, {
+  const fills = new Fills(capped, { maxResumes: 3, totalTimeoutMs: fillTimeout }, {
     started: () => metrics.fillsInProgress.inc(),
     finished: (result) => {
       metrics.fillsInProgress.dec();
@@ -66,9 +116,14 @@ export async function startBerth(config: Config, logger: Logger, opts: StartOpti
     },
     bytes: (upstream, n) => metrics.upstreamBytes.inc({ upstream }, n),
     resumed: () => metrics.fillResumes.inc(),
-  });
-  const blobs = new PullThroughBlobs(store, fills, (result) => metrics.cacheRequests.inc({ kind: 'blob', result }));
-  const manifests = new PullThroughManifests(new ManifestStore(store, store.layout), tags, (name) => policies.get(name)!, {
+    storeError: (cause) => {
+      metrics.storageWriteErrors.inc();
+      logger.warn({ cause }, 'blob store write failed; serving from upstream uncached');
+    },
+  }, new FreeSpace(store.layout.tmp));
+  const blobs = new PullThroughBlobs(capped, fills, (result) => metrics.cacheRequests.inc({ kind: 'blob', result }), cap.inUse);
+  const manifestStore = new ManifestStore(capped, store.layout, undefined, (digest) => cap.used(digest));
+  const manifests = new PullThroughManifests(manifestStore, tags, (name) => policies.get(name)!, {
     cache: (kind, result) => metrics.cacheRequests.inc({ kind, result }),
     stale: (upstream, reason) => metrics.staleServed.inc({ upstream, reason }),
     storeError: (err) => {
@@ -76,42 +131,110 @@ export async function startBerth(config: Config, logger: Logger, opts: StartOpti
       logger.warn({ err }, 'store write failed; serving uncached');
     },
   });
+  const referrers = new PullThroughReferrers(manifests, manifestStore, tags, (name) => policies.get(name)!, {
+    cache: (result) => metrics.cacheRequests.inc({ kind: 'referrers', result }),
+    stale: (upstream, reason) => metrics.staleServed.inc({ upstream, reason }),
+    storeError: (err) => {
+      metrics.storageWriteErrors.inc();
+      logger.warn({ err }, 'store write failed; referrers list served uncached');
+    },
+  });
+
+  const pins = new Pins(pinRules, {
+    tags: () => tags.entries(),
+    readManifest: async (d) => {
+      const digest = parseDigest(d);
+      return digest ? store.readAll(digest) : undefined;
+    },
+  });
+  const schedules = new Schedules(
+    {
+      images: config.prefetch.images,
+      platforms: config.prefetch.platforms.map(parsePlatform).filter((p): p is Platform => p !== undefined),
+      prefetchIntervalMs: config.prefetch.intervalMs,
+      pinRefreshMs: config.pinRefreshMs,
+    },
+    {
+      source: new LocalSource({ router, manifests, blobs, touch: (digest) => cap.used(digest) }),
+      pins,
+      tags,
+      listTags: (upstream, repository) => listUpstreamTags(router, upstream, repository),
+      logger,
+    },
+  );
 
   const storeWritable = async (): Promise<boolean> => {
     const probe = join(store.layout.tmp, `.probe-${process.pid}`);
     try {
       await writeFile(probe, 'ok');
-      await rm(probe, { force: true });
       return true;
     } catch {
       return false;
+    } finally {
+      await rm(probe, { force: true }).catch(() => undefined);
     }
   };
 
-  const app = createKoaApp({ router, blobs, manifests, metrics, metricsEnabled: config.metrics.enabled, storeWritable }, logger);
-  const server = createHttpServer(app);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.listen.port, config.listen.host, () => resolve());
+  const probes = config.upstreams.map((u) => {
+    const probe = new UpstreamProbe({ url: u.url, offline: config.offline || u.offline, dispatcher: external, ttlMs: 15_000, timeoutMs: 3_000, now: Date.now });
+    return { name: u.name, state: (waitMs: number) => probe.state(waitMs) };
   });
-  const addr = server.address() as AddressInfo;
-  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  const url = `http://${host}:${addr.port}`;
-  logger.info({ url, data: config.storage.path, upstreams: config.upstreams.map((u) => u.name) }, 'listening');
+  const readiness = readinessCheck({ storeWritable, upstreams: probes, waitMs: 1_000 });
+
+  const clientAccess = await setUpClientAccess(config, logger, 1_000);
+  const access = clientAccess.deps;
+
+  const version = berthVersion();
+  const metricsListen = config.metrics.enabled ? config.metrics.listen : undefined;
+  const app = createKoaApp(
+    { router, blobs, manifests, referrers, metrics, metricsEnabled: config.metrics.enabled && metricsListen === undefined, readiness, access, version },
+    logger,
+  );
+  const listeners = await startListeners({
+    app,
+    listen: config.listen,
+    headersTimeoutMs: config.headersTimeoutMs,
+    ...(config.tls ? { tls: config.tls } : {}),
+    ...(metricsListen ? { metrics: { app: createMetricsApp({ metrics, guard: clientAuth(access), version }, logger), listen: metricsListen } } : {}),
+    registry: metrics,
+    logger,
+    watchIntervalMs: 1_000,
+  });
+  const { server, url, metricsUrl } = listeners;
+  logger.info({ url, metricsUrl, tls: config.tls !== undefined, clientAuth: config.auth !== undefined, data: config.storage.path, upstreams: config.upstreams.map((u) => u.name) }, 'listening');
+  schedules.start();
+  const reload = async (): Promise<void> => {
+    await Promise.all([listeners.reloadTls(), clientAccess.reload()]);
+  };
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      const deadline = new Promise<void>((resolve) => setTimeout(resolve, config.shutdownGraceMs).unref());
-      await Promise.race([closed, deadline]);
-      server.closeAllConnections();
+      clientAccess.close();
+      await schedules.close();
+      await listeners.close(config.shutdownGraceMs);
+      await cap.close();
       await tags.close();
       await Promise.all(clients.map((c) => c.upstream.close()));
       await external.close();
     })();
     return closing;
   };
-  return { server, url, metrics, fills, close };
+  return { server, url, ...(metricsUrl !== undefined ? { metricsUrl } : {}), metrics, fills, cache: cap, schedules, reload, close };
+}
+
+function pinRulesOf(config: Config): PinRule[] {
+  const upstreamOf = (host: string): string | undefined => config.upstreams.find((u) => u.name === host || u.aliases.includes(host))?.name;
+  return config.pins.map((text) => {
+    const rule = parsePin(text, { defaultUpstream: config.defaultUpstream, upstreamOf });
+    if (typeof rule === 'string') throw new Error(`pins: ${rule}`);
+    return rule;
+  });
+}
+
+async function listUpstreamTags(router: Router, upstream: string, repository: string): Promise<string[]> {
+  const got = await router.get(upstream)?.getJson(repository, 'tags/list?n=1000');
+  if (got?.kind !== 'found') return [];
+  const doc = JSON.parse(got.value.bytes.toString('utf8')) as { tags?: unknown };
+  return Array.isArray(doc.tags) ? doc.tags.filter((t): t is string => typeof t === 'string') : [];
 }

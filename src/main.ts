@@ -4,6 +4,13 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { pino } from 'pino';
 import { startBerth } from './app.js';
+import { registerDoctor } from './cli/doctor.js';
+import { registerExport } from './cli/export.js';
+import { registerGc } from './cli/gc.js';
+import { registerImport } from './cli/import.js';
+import { registerPrefetch } from './cli/prefetch.js';
+import { registerStats } from './cli/stats.js';
+import { registerVerify } from './cli/verify.js';
 import { loadConfig, renderEffective, type LoadOptions } from './config/index.js';
 import { createLogger } from './observability/logger.js';
 
@@ -45,7 +52,14 @@ function configOrExit(flags: ServeFlags) {
 async function serve(flags: ServeFlags): Promise<void> {
   const config = configOrExit(flags);
   const logger = createLogger(config.log.level, pino.destination({ dest: 1, sync: false }));
-  const berth = await startBerth(config, logger);
+  let berth: Awaited<ReturnType<typeof startBerth>>;
+  try {
+    berth = await startBerth(config, logger);
+  } catch (err) {
+    logger.flush();
+    process.stderr.write(`berth: cannot start: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  }
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
@@ -61,6 +75,10 @@ async function serve(flags: ServeFlags): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGHUP', () => {
+    logger.info({ signal: 'SIGHUP' }, 'reloading certificate and htpasswd');
+    void berth.reload();
+  });
 }
 
 const program = new Command();
@@ -85,5 +103,13 @@ config
     const c = configOrExit(file !== undefined ? { config: file } : {});
     process.stdout.write(renderEffective(c));
   });
+
+registerVerify(program);
+registerDoctor(program);
+registerPrefetch(program);
+registerExport(program);
+registerImport(program);
+registerGc(program);
+registerStats(program);
 
 await program.parseAsync(process.argv);

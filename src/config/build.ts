@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { resolveCredentials } from './credentials.js';
 import { formatPath } from './errors.js';
 import { deepFreeze } from './freeze.js';
+import { buildSecurity } from './security.js';
 import type { Overrides } from './overrides.js';
 import type { FileConfig, UpstreamSpec } from './schema.js';
 import type { Config, UpstreamConfig } from './types.js';
@@ -45,7 +46,7 @@ function buildUpstream(
   errors: string[],
 ): UpstreamConfig {
   const { credentials: credentialSpec, ...rest } = spec;
-  const upstream: UpstreamConfig = { ...rest, aliases: [...rest.aliases], timeouts: { ...rest.timeouts } };
+  const upstream: UpstreamConfig = { ...rest, aliases: [...rest.aliases], timeouts: { ...rest.timeouts }, breaker: { ...rest.breaker } };
   if (credentialSpec === undefined) return upstream;
   const keyPath = formatPath(['upstreams', spec.name, 'credentials']);
   const result = resolveCredentials(credentialSpec, keyPath, env, cwd);
@@ -68,6 +69,7 @@ export function buildConfig(
 
   const errors = checkRouting(file.upstreams, file.defaultUpstream);
   const upstreams = file.upstreams.map((spec) => buildUpstream(spec, env, cwd, errors));
+  const security = buildSecurity(file, upstreams, env, cwd, errors);
   if (errors.length > 0) return { ok: false, errors };
 
   const listen = pick('listen') ?? file.listen;
@@ -77,13 +79,24 @@ export function buildConfig(
       path: resolve(cwd, pick('dataDir') ?? file.storage.path),
       maxSize: pick('maxSize') ?? file.storage.maxSize,
       fsync: file.storage.fsync,
+      highWatermark: file.storage.highWatermark,
+      lowWatermark: file.storage.lowWatermark,
     },
+    pins: [...file.pins],
+    pinRefreshMs: file.pinRefresh,
+    prefetch: { images: [...file.prefetch.images], platforms: [...file.prefetch.platforms], intervalMs: file.prefetch.interval },
     upstreams,
     defaultUpstream: file.defaultUpstream,
     log: { level: pick('logLevel') ?? file.log.level },
-    metrics: { enabled: file.metrics.enabled },
+    metrics: {
+      enabled: file.metrics.enabled,
+      requireAuth: file.metrics.requireAuth,
+      ...(file.metrics.listen !== undefined ? { listen: { host: file.metrics.listen.host, port: file.metrics.listen.port } } : {}),
+    },
+    ...security,
     offline: pick('offline') ?? file.offline,
     shutdownGraceMs: file.shutdownGrace,
+    headersTimeoutMs: file.headersTimeout,
   };
   return { ok: true, config: deepFreeze(config) };
 }

@@ -9,7 +9,7 @@ import type { Credentials } from './types.js';
 
 export type CredentialsResult = { ok: true; credentials: Credentials } | { ok: false; errors: string[] };
 
-type SecretResult = { ok: true; value: string } | { ok: false; error: string };
+export type SecretResult = { ok: true; value: string } | { ok: false; error: string };
 
 /** Key name under which each kind of source is written, for error messages. */
 function sourceKey(field: 'password' | 'token', source: SecretSource): string {
@@ -34,7 +34,7 @@ function checkValue(value: string, origin: string): SecretResult {
   return { ok: true, value };
 }
 
-function readSecret(source: SecretSource, env: NodeJS.ProcessEnv, cwd: string): SecretResult {
+export function readSecret(source: SecretSource, env: NodeJS.ProcessEnv, cwd: string): SecretResult {
   switch (source.from) {
     case 'inline':
       return checkValue(source.value, 'the value');

@@ -17,6 +17,7 @@ import {
   strictObject,
 } from './fields.js';
 import { credentialsSchema, type CredentialSpec } from './secrets-schema.js';
+import { accessSchema, authSchema, tlsSchema } from './security-schema.js';
 import type { UpstreamConfig } from './types.js';
 
 export const DEFAULT_LISTEN = '127.0.0.1:5000';
@@ -29,6 +30,12 @@ export const DOCKER_HUB_ALIASES: readonly string[] = ['index.docker.io', 'regist
 export type UpstreamSpec = Omit<UpstreamConfig, 'credentials'> & { readonly credentials?: CredentialSpec };
 
 const timeout = duration({ min: 1, max: MAX_TIMER_MS });
+
+/** A fraction of storage.maxSize. */
+const fraction = z.number('expected a number between 0 and 1').gt(0, 'must be above 0').max(1, 'must be at most 1');
+
+/** os/architecture[/variant], as `--platform` takes it. */
+const platform = z.string().regex(/^[a-z0-9_.-]+\/[a-z0-9_.-]+(\/[a-z0-9_.-]+)?$/, 'expected os/architecture[/variant], e.g. linux/arm64');
 
 const timeoutsSchema = strictObject({
   connect: timeout.prefault('10s'),
@@ -47,8 +54,13 @@ const upstreamSchema = strictObject({
   connections: z.number().int('must be a whole number').min(1).max(4096).default(16),
   retries: z.number().int('must be a whole number').min(0).max(100).default(2),
   offline: z.boolean().default(false),
+  breaker: strictObject({
+    failures: z.number().int('must be a whole number').min(0).max(1000).default(5),
+    coolDown: duration({ min: 1, max: MAX_TIMER_MS }).prefault('30s'),
+  }).prefault(() => ({})),
   timeouts: timeoutsSchema.prefault(() => ({})),
   credentials: credentialsSchema.optional(),
+  access: accessSchema.optional(),
 });
 
 type RawUpstream = z.output<typeof upstreamSchema>;
@@ -74,6 +86,10 @@ function toUpstream(name: string, raw: RawUpstream): UpstreamSpec {
     connections: raw.connections,
     retries: raw.retries,
     offline: raw.offline,
+    breaker: { failures: raw.breaker.failures, coolDownMs: raw.breaker.coolDown },
+    ...(raw.access !== undefined
+      ? { access: { ...(raw.access.allow !== undefined ? { allow: raw.access.allow } : {}), anonymous: raw.access.anonymous } }
+      : {}),
   };
 }
 
@@ -92,12 +108,30 @@ export const fileSchema = strictObject({
     path: nonEmptyString.default(DEFAULT_STORAGE_PATH),
     maxSize: size.prefault(0),
     fsync: z.boolean().default(true),
+    highWatermark: fraction.default(0.95),
+    lowWatermark: fraction.default(0.85),
+  })
+    .refine((s) => s.lowWatermark < s.highWatermark, { message: 'lowWatermark must be below highWatermark', path: ['lowWatermark'] })
+    .prefault(() => ({})),
+  pins: z.array(nonEmptyString).default(() => []),
+  pinRefresh: duration({ max: MAX_TIMER_MS }).prefault('1h'),
+  prefetch: strictObject({
+    images: z.array(nonEmptyString).default(() => []),
+    platforms: z.array(platform).default(() => []),
+    interval: duration({ max: MAX_TIMER_MS }).prefault('1h'),
   }).prefault(() => ({})),
   defaultUpstream: registryHost.default(DOCKER_HUB),
   offline: z.boolean().default(false),
   shutdownGrace: duration({ max: MAX_TIMER_MS }).prefault('30s'),
+  headersTimeout: duration({ min: 100, max: 10 * 60_000 }).prefault('15s'),
   log: strictObject({ level: z.enum(LOG_LEVELS).default('info') }).prefault(() => ({})),
-  metrics: strictObject({ enabled: z.boolean().default(true) }).prefault(() => ({})),
+  metrics: strictObject({
+    enabled: z.boolean().default(true),
+    listen: listen.optional(),
+    requireAuth: z.boolean().default(false),
+  }).prefault(() => ({})),
+  tls: tlsSchema.optional(),
+  auth: authSchema.optional(),
   upstreams: upstreamsSchema.prefault(() => ({ [DOCKER_HUB]: { url: DOCKER_HUB_URL } })),
 });
 

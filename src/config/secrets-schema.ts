@@ -15,10 +15,10 @@ export interface CredentialSpec {
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const envName = z.string().regex(ENV_NAME, 'expected an environment variable name such as REGISTRY_PASSWORD');
+export const envName = z.string().regex(ENV_NAME, 'expected an environment variable name such as REGISTRY_PASSWORD');
 
 /** Inline secrets are not trimmed: a secret is taken exactly as written. */
-const inlineSecret = z.string().min(1, 'must not be empty');
+export const inlineSecret = z.string().min(1, 'must not be empty');
 
 export const credentialsSchema = strictObject({
   username: nonEmptyString.optional(),
@@ -54,7 +54,7 @@ export const credentialsSchema = strictObject({
   };
 });
 
-function pickSource(
+export function pickSource(
   inline: string | undefined,
   env: string | undefined,
   file: string | undefined,

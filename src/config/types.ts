@@ -16,6 +16,33 @@ export interface UpstreamTimeouts {
   readonly fillTotalMs: number;
 }
 
+/** Who may pull through an upstream when client auth is on. */
+export interface UpstreamAccess {
+  /** Client names (htpasswd users, token names) allowed; absent = every authenticated client. */
+  readonly allow?: readonly string[];
+  /** Serve this upstream to clients without credentials too. */
+  readonly anonymous: boolean;
+}
+
+export interface TlsConfig {
+  readonly certPath: string;
+  readonly keyPath: string;
+  /** Reload when either file changes (SIGHUP always reloads). */
+  readonly watch: boolean;
+}
+
+export interface ClientToken {
+  readonly name: string;
+  readonly token: string;
+}
+
+/** Client authentication; absent = off (anyone who reaches berth may pull). */
+export interface ClientAuthConfig {
+  readonly realm: string;
+  readonly htpasswdPath?: string;
+  readonly tokens: readonly ClientToken[];
+}
+
 export interface UpstreamConfig {
   /** Registry host clients use: docker.io, ghcr.io, registry.example.com:5000. */
   readonly name: string;
@@ -32,6 +59,10 @@ export interface UpstreamConfig {
   readonly connections: number;
   readonly retries: number;
   readonly offline: boolean;
+  /** Consecutive failed requests (failures, 0 = never) that stop dialling for coolDownMs. */
+  readonly breaker: { readonly failures: number; readonly coolDownMs: number };
+  /** Client access rule; absent = the default (see UpstreamAccess). */
+  readonly access?: UpstreamAccess;
 }
 
 export interface Config {
@@ -41,12 +72,31 @@ export interface Config {
     /** 0 = unbounded. */
     readonly maxSize: number;
     readonly fsync: boolean;
+    /** Fractions of maxSize: above high, evict least recently used content until below low. */
+    readonly highWatermark: number;
+    readonly lowWatermark: number;
   };
+  /** Image references or globs whose content is never evicted. */
+  readonly pins: readonly string[];
+  /** How often pinned images are fetched again; 0 = never. */
+  readonly pinRefreshMs: number;
+  /** Images fetched at start and every intervalMs (0 = only at start), only these platforms when set. */
+  readonly prefetch: { readonly images: readonly string[]; readonly platforms: readonly string[]; readonly intervalMs: number };
   /** Keyed by name; docker.io is the default route. */
   readonly upstreams: readonly UpstreamConfig[];
   readonly defaultUpstream: string;
   readonly log: { readonly level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
-  readonly metrics: { readonly enabled: boolean };
+  readonly metrics: {
+    readonly enabled: boolean;
+    /** A separate plain-HTTP listener for /metrics; absent = served on the main listener. */
+    readonly listen?: { readonly host: string; readonly port: number };
+    /** With client auth on, /metrics needs credentials too. */
+    readonly requireAuth: boolean;
+  };
+  readonly tls?: TlsConfig;
+  readonly auth?: ClientAuthConfig;
   readonly offline: boolean;
   readonly shutdownGraceMs: number;
+  /** A client must send its whole request head within this time (slowloris bound). */
+  readonly headersTimeoutMs: number;
 }

@@ -1,8 +1,10 @@
-/** The koa application: access log, error rendering, the API routes. */
+/** The koa application: identity headers, access log, error rendering, client auth, the API routes. */
 import Koa from 'koa';
 import type { Logger } from '../observability/logger.js';
 import { accessLog } from './access-log.js';
+import { clientAuth } from './client-auth.js';
 import { errorMiddleware } from './errors.js';
+import { identityHeaders } from './identity.js';
 import { apiRoutes } from './router.js';
 import type { Services } from './services.js';
 import type { RequestState } from './state.js';
@@ -15,8 +17,10 @@ export function createKoaApp(services: Services, logger: Logger): Koa<RequestSta
     // Client disconnects and broken fills surface here after headers went out: expected, not loud.
     logger.debug({ err }, 'response stream ended early');
   });
+  app.use(identityHeaders(services.version));
   app.use(accessLog(logger, services.metrics));
   app.use(errorMiddleware());
+  app.use(clientAuth(services.access));
   app.use(apiRoutes(services));
   app.use(async (ctx) => {
     ctx.state.route = 'unknown';

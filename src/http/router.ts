@@ -19,9 +19,9 @@ export function apiRoutes(s: Services): Middleware<RequestState> {
     }
     if (path === '/readyz') {
       ctx.state.route = 'readyz';
-      const writable = await s.storeWritable();
-      ctx.status = writable ? 200 : 503;
-      ctx.body = { status: writable ? 'ready' : 'not-ready', store: writable ? 'writable' : 'unwritable' };
+      const readiness = await s.readiness();
+      ctx.status = readiness.ready ? 200 : 503;
+      ctx.body = readiness.body;
       return;
     }
     if (path === '/metrics' && s.metricsEnabled) {

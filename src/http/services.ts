@@ -2,14 +2,22 @@
 import type { Metrics } from '../observability/metrics.js';
 import type { PullThroughBlobs } from '../proxy/blobs.js';
 import type { PullThroughManifests } from '../proxy/manifests.js';
+import type { PullThroughReferrers } from '../proxy/referrers.js';
 import type { Router } from '../upstream/router.js';
+import type { ClientAuthDeps } from './client-auth.js';
+import type { Readiness } from './readiness.js';
 
 export interface Services {
   readonly router: Router;
   readonly blobs: PullThroughBlobs;
   readonly manifests: PullThroughManifests;
+  readonly referrers: PullThroughReferrers;
   readonly metrics: Metrics;
   readonly metricsEnabled: boolean;
-  /** Readiness probe: the store accepts writes. */
-  readonly storeWritable: () => Promise<boolean>;
+  /** /readyz: the store accepts writes; upstream reachability is reported. */
+  readonly readiness: () => Promise<Readiness>;
+  /** Client authentication and per-upstream access rules. */
+  readonly access: ClientAuthDeps;
+  /** Sent in X-Berth-Version. */
+  readonly version: string;
 }

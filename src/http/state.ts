@@ -1,10 +1,15 @@
 /** What handlers record on a request for the access log and metrics. */
+import type { RegistryError } from '../oci/errors.js';
 import type { Logger } from '../observability/logger.js';
 
 export interface RequestState {
   route: string;
   cache?: string;
   upstream?: string;
+  /** The authenticated client's name (client auth on). */
+  client?: string;
+  /** Set by the client-auth middleware: the refusal for an upstream, or undefined to allow. */
+  authorize?: (upstream: string) => RegistryError | undefined;
   log: Logger;
   id: string;
 }

@@ -23,6 +23,9 @@ export interface Metrics {
   readonly evictions: Counter;
   readonly storageWriteErrors: Counter;
   readonly staleServed: Counter<'upstream' | 'reason'>;
+  readonly tlsReloads: Counter<'result'>;
+  readonly tlsCertExpiry: Gauge;
+  readonly breakerState: Gauge<'upstream'>;
 }
 
 export function createMetrics(withProcessMetrics = true): Metrics {
@@ -59,6 +62,9 @@ export function createMetrics(withProcessMetrics = true): Metrics {
     cacheSize: new Gauge({ name: 'berth_cache_size_bytes', help: 'Bytes of committed content in the store.', registers }),
     evictions: new Counter({ name: 'berth_cache_evictions_total', help: 'Blobs evicted to stay under the size cap.', registers }),
     storageWriteErrors: new Counter({ name: 'berth_storage_write_errors_total', help: 'Writes to the store that failed (disk full, read-only); content was passed through uncached.', registers }),
+    breakerState: new Gauge({ name: 'berth_upstream_breaker_state', help: 'Circuit breaker per upstream: 0 closed, 1 half-open (probing), 2 open (not dialled).', labelNames: ['upstream'], registers }),
+    tlsReloads: new Counter({ name: 'berth_tls_reloads_total', help: 'TLS certificate reloads (SIGHUP or file change) by result (reloaded, unchanged, failed).', labelNames: ['result'], registers }),
+    tlsCertExpiry: new Gauge({ name: 'berth_tls_certificate_expiry_timestamp_seconds', help: 'notAfter of the certificate being served, as a Unix time.', registers }),
     staleServed: new Counter({ name: 'berth_stale_served_total', help: 'Tag answers served past their TTL, by reason (revalidating, upstream_error, ratelimited, offline).', labelNames: ['upstream', 'reason'], registers }),
   };
 }

@@ -25,15 +25,35 @@ export function parseAccept(headers: string | string[] | undefined): string[] {
   return [...types].sort();
 }
 
-/** Whether a manifest of `mediaType` may be handed to a client that sent `accept`. */
-export function accepts(accept: readonly string[], mediaType: string): boolean {
-  if (accept.length === 0) return true;
-  return accept.includes(mediaType) || accept.includes('*/*') || accept.includes('application/*');
+const WILDCARDS: ReadonlySet<string> = new Set(['*/*', 'application/*']);
+
+/**
+ * Whether the client's Accept really chooses between manifest types: it names at least one
+ * known manifest type and no wildcard. Anything else (nothing, `*` wildcards, only artifact
+ * types) means "whatever the tag is", as registries treat it.
+ */
+function negotiates(accept: readonly string[]): boolean {
+  return accept.some((t) => KNOWN_MANIFEST_TYPES.includes(t)) && !accept.some((t) => WILDCARDS.has(t));
 }
 
-/** What to send upstream: the client's types, or every known type when the client named none. */
+/**
+ * Whether a manifest of `mediaType` may be handed to a client that sent `accept`. Only a
+ * choice among the known manifest types is enforced (an index must not reach a client that
+ * cannot read one); a manifest of another type (an artifact) has no alternative to offer.
+ */
+export function accepts(accept: readonly string[], mediaType: string): boolean {
+  if (!negotiates(accept) || accept.includes(mediaType)) return true;
+  return !KNOWN_MANIFEST_TYPES.includes(mediaType);
+}
+
+/**
+ * What to send upstream: the client's types when they choose among manifest types, else
+ * every known type too, so an upstream that honours Accept strictly (distribution 2.x answers
+ * a bare wildcard with 404 for an OCI manifest) does not turn an unusual Accept into a 404.
+ */
 export function upstreamAccept(accept: readonly string[]): string {
-  return (accept.length > 0 ? accept : KNOWN_MANIFEST_TYPES).join(', ');
+  if (negotiates(accept)) return accept.join(', ');
+  return [...KNOWN_MANIFEST_TYPES, ...accept.filter((t) => !KNOWN_MANIFEST_TYPES.includes(t))].join(', ');
 }
 
 /** Media type of manifest bytes when no header says it: the JSON `mediaType` field or OCI structure. */

@@ -7,8 +7,9 @@ import { EventEmitter } from 'node:events';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Digest } from '../oci/digest.js';
-import type { BlobStore, BlobWriter } from '../store/blob-store.js';
+import { DigestMismatchError, type BlobStore, type BlobWriter } from '../store/blob-store.js';
 import type { Failure, Upstream } from '../upstream/types.js';
+import { discard } from '../util/discard.js';
 
 export type FillState = 'starting' | 'running' | 'committed' | 'failed';
 
@@ -18,11 +19,22 @@ export type FillRefusal = Failure | { readonly kind: 'store-unavailable'; readon
 export interface FillOptions {
   readonly maxResumes: number;
   readonly totalTimeoutMs: number;
+  /** Whether the store has room for this many more bytes; a blob that cannot fit is not begun. */
+  readonly room?: (bytes: number) => Promise<boolean>;
 }
 
 export interface FillHooks {
   onBytes(n: number): void;
   onResume(): void;
+  /** The store refused or failed a write; the blob is served uncached or the fill fails. */
+  onStoreError?(cause: string): void;
+}
+
+/** The temp file, not the upstream, failed: resuming the download would not help. */
+class StoreWriteError extends Error {
+  constructor(readonly reason: unknown) {
+    super(reason instanceof Error ? reason.message : 'store write failed');
+  }
 }
 
 class FillSink extends Writable {
@@ -38,10 +50,13 @@ class FillSink extends Writable {
     let buffers = chunks.map((c) => c.chunk);
     if (this.skip > 0) buffers = this.dropSkipped(buffers);
     if (buffers.length === 0) return cb();
-    this.writer.write(buffers).then(() => {
-      this.fill.progressed(buffers.reduce((n, b) => n + b.length, 0));
-      cb();
-    }, cb);
+    this.writer.write(buffers).then(
+      () => {
+        this.fill.progressed(buffers.reduce((n, b) => n + b.length, 0));
+        cb();
+      },
+      (err: unknown) => cb(new StoreWriteError(err)),
+    );
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
@@ -110,14 +125,17 @@ export class Fill extends EventEmitter {
       this.resolveReady({ size: existing.size });
       return;
     }
+    // A full disk is known before dialling: the client is then served straight from upstream.
+    if (this.opts.room && !(await this.opts.room(0))) return this.refuse({ kind: 'store-unavailable', cause: 'no space left' });
     const signal = AbortSignal.timeout(this.opts.totalTimeoutMs);
     const first = await this.upstream.getBlob(this.repository, this.digest.value, 0, signal);
     if (first.kind !== 'found') return this.refuse(first);
     const size = first.value.size;
     try {
+      if (size >= 0 && this.opts.room && !(await this.opts.room(size))) throw new Error('no space left for the blob');
       this.writer = await this.store.begin(this.digest, size >= 0 ? size : undefined);
     } catch (err) {
-      first.value.body.destroy();
+      discard(first.value.body);
       return this.refuse({ kind: 'store-unavailable', cause: err instanceof Error ? err.message : 'store error' });
     }
     this.size = size;
@@ -131,10 +149,14 @@ export class Fill extends EventEmitter {
         if (size < 0 || this.written >= size) break;
         throw new Error('upstream body ended short');
       } catch (err) {
+        if (err instanceof StoreWriteError) {
+          this.hooks.onStoreError?.(err.message);
+          return this.fail(err);
+        }
         if (resumes >= this.opts.maxResumes || signal.aborted || this.written === 0) return this.fail(err);
         const next = await this.upstream.getBlob(this.repository, this.digest.value, this.written, signal);
         if (next.kind !== 'found' || next.value.start > this.written) {
-          if (next.kind === 'found') next.value.body.destroy();
+          if (next.kind === 'found') discard(next.value.body);
           return this.fail(err);
         }
         this.hooks.onResume();
@@ -145,10 +167,9 @@ export class Fill extends EventEmitter {
     try {
       await this.writer.commit();
     } catch (err) {
-      this.failure = err instanceof Error ? err : new Error('commit failed');
-      this.state = 'failed';
-      this.emit('progress');
-      return;
+      // A mismatch already removed the temp file; a failed fsync or rename must not leave it.
+      if (!(err instanceof DigestMismatchError)) this.hooks.onStoreError?.(err instanceof Error ? err.message : 'commit failed');
+      return this.fail(err);
     }
     if (size < 0) this.size = this.written;
     this.state = 'committed';
@@ -157,6 +178,7 @@ export class Fill extends EventEmitter {
 
   private refuse(why: FillRefusal): void {
     this.storeRefused = why.kind === 'store-unavailable';
+    if (why.kind === 'store-unavailable') this.hooks.onStoreError?.(why.cause);
     this.state = 'failed';
     this.failure = new Error(why.kind);
     this.resolveReady(why);

@@ -9,6 +9,13 @@ export interface FillEvents {
   finished(result: 'committed' | 'failed' | 'uncached'): void;
   bytes(upstream: string, n: number): void;
   resumed(): void;
+  /** The store refused or failed a write (disk full, read-only). */
+  storeError?(cause: string): void;
+}
+
+/** Free bytes on the store's disk beyond what a caller asks for. */
+export interface SpaceCheck {
+  fits(bytes: number): Promise<boolean>;
 }
 
 export class Fills {
@@ -18,15 +25,20 @@ export class Fills {
     private readonly store: BlobStore,
     private readonly opts: FillOptions,
     private readonly events: FillEvents,
+    private readonly space?: SpaceCheck,
   ) {}
 
   /** The running fill for a digest, or a new one. `joined` is true when it was already running. */
   join(upstream: Upstream, repository: string, digest: Digest): { fill: Fill; joined: boolean } {
     const existing = this.running.get(digest.value);
     if (existing) return { fill: existing, joined: true };
-    const fill = new Fill(digest, repository, upstream, this.store, this.opts, {
+    const space = this.space;
+    // Bytes that running fills are still going to write are as good as used.
+    const opts = space ? { ...this.opts, room: (bytes: number) => space.fits(bytes + this.pending()) } : this.opts;
+    const fill = new Fill(digest, repository, upstream, this.store, opts, {
       onBytes: (n) => this.events.bytes(upstream.name, n),
       onResume: () => this.events.resumed(),
+      onStoreError: (cause) => this.events.storeError?.(cause),
     });
     this.running.set(digest.value, fill);
     this.events.started();
@@ -35,6 +47,12 @@ export class Fills {
       this.events.finished(fill.state === 'committed' ? 'committed' : fill.storeRefused ? 'uncached' : 'failed');
     });
     return { fill, joined: false };
+  }
+
+  private pending(): number {
+    let n = 0;
+    for (const f of this.running.values()) if (f.state === 'running' && f.size > f.written) n += f.size - f.written;
+    return n;
   }
 
   get(digest: string): Fill | undefined {

@@ -7,7 +7,7 @@
 import { LRUCache } from 'lru-cache';
 import type { UpstreamConfig } from '../config/types.js';
 import { digestOf, parseDigest, type Digest } from '../oci/digest.js';
-import { KNOWN_MANIFEST_TYPES, sniffManifestType, upstreamAccept } from '../oci/media-types.js';
+import { KNOWN_MANIFEST_TYPES, accepts, sniffManifestType, upstreamAccept } from '../oci/media-types.js';
 import type { ManifestStore, StoredManifest } from '../store/manifest-store.js';
 import type { TagEntry, TagIndex, TagKey } from '../store/tag-index.js';
 import type { Failure, Outcome, Upstream } from '../upstream/types.js';
@@ -67,12 +67,30 @@ export class PullThroughManifests {
       this.events.cache('tag', flight.joined ? 'coalesced' : 'miss');
       return { kind: 'found', value: { entry: resolved.value, cache: flight.joined ? 'COALESCED' : 'MISS' } };
     }
-    if (cached && this.withinMaxStale(cached, policy) && (resolved.kind === 'unreachable' || resolved.kind === 'ratelimited')) {
+    // Another client's accept-variant of the tag will do when the upstream cannot answer
+    // (an imported bundle, an offline restart), as long as this client accepts its type.
+    const fallback = cached ?? this.acceptedVariant(key, accept);
+    if (fallback && this.withinMaxStale(fallback, policy) && (resolved.kind === 'unreachable' || resolved.kind === 'ratelimited')) {
       this.events.cache('tag', 'stale');
       this.events.stale(upstream.name, resolved.kind === 'ratelimited' ? 'ratelimited' : resolved.kind === 'unreachable' && resolved.cause === 'offline' ? 'offline' : 'upstream_error');
-      return { kind: 'found', value: { entry: cached, cache: 'STALE' } };
+      return { kind: 'found', value: { entry: fallback, cache: 'STALE' } };
     }
     return resolved;
+  }
+
+  /** Resolves a tag upstream now, whatever the age of its cached answer (pins, prefetch). */
+  async refresh(upstream: Upstream, repository: string, tag: string, accept: readonly string[]): Promise<Outcome<TagEntry>> {
+    const key: TagKey = { upstream: upstream.name, repository, tag, accept: accept.join(',') };
+    const negKey = `${key.upstream}\n${repository}\n${tag}`;
+    return this.tagFlights.run(`${negKey}\n${key.accept}`, () => this.resolve(upstream, key, negKey, this.policyOf(upstream.name))).promise;
+  }
+
+  private acceptedVariant(key: TagKey, accept: readonly string[]): TagEntry | undefined {
+    let best: TagEntry | undefined;
+    for (const v of this.tags.variants(key.upstream, key.repository, key.tag)) {
+      if (accepts(accept, v.entry.mediaType) && (!best || v.entry.fetchedAt > best.fetchedAt)) best = v.entry;
+    }
+    return best;
   }
 
   /** The manifest by digest: from the store, else fetched once from upstream and verified. */

@@ -35,6 +35,8 @@ export interface StoredBlob {
   readonly digest: string;
   readonly size: number;
   readonly atimeMs: number;
+  /** Last write (for a committed blob: when it was filled). */
+  readonly mtimeMs?: number;
 }
 
 export interface BlobStore extends BlobReader {

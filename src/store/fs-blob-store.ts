@@ -59,7 +59,7 @@ class FsBlobWriter implements BlobWriter {
     await mkdir(dirname(dest), { recursive: true });
     await rename(this.tempPath, dest);
     if (this.store.fsync) await fsyncDir(dirname(dest));
-    this.store.hooks.committed(this.bytes);
+    this.store.hooks.committed(this.bytes, this.expected.value);
   }
 
   async abort(): Promise<void> {
@@ -75,8 +75,8 @@ class FsBlobWriter implements BlobWriter {
 }
 
 export interface StoreHooks {
-  committed(size: number): void;
-  removed(size: number): void;
+  committed(size: number, digest: string): void;
+  removed(size: number, digest: string): void;
 }
 
 const NO_HOOKS: StoreHooks = { committed: () => undefined, removed: () => undefined };
@@ -130,11 +130,12 @@ export class FsBlobStore implements BlobStore {
     const w = await this.begin(expected, bytes.length);
     try {
       await w.write([Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)]);
+      await w.commit();
     } catch (err) {
-      await w.abort();
+      // Also after a failed fsync or rename: no temp file outlives a failed put.
+      await w.abort().catch(() => undefined);
       throw err;
     }
-    await w.commit();
   }
 
   async readAll(digest: Digest): Promise<Buffer | undefined> {
@@ -149,7 +150,7 @@ export class FsBlobStore implements BlobStore {
     const path = blobPath(this.layout, digest);
     const s = await stat(path).catch(() => undefined);
     await rm(path, { force: true });
-    if (s) this.hooks.removed(s.size);
+    if (s) this.hooks.removed(s.size, digest.value);
   }
 
   async *list(): AsyncIterable<StoredBlob> {
@@ -160,7 +161,7 @@ export class FsBlobStore implements BlobStore {
           const d = parseDigest(`${algorithm}:${hex}`);
           if (!d) continue;
           const s = await stat(join(dir, hex)).catch(() => undefined);
-          if (s) yield { digest: d.value, size: s.size, atimeMs: s.atimeMs };
+          if (s) yield { digest: d.value, size: s.size, atimeMs: s.atimeMs, mtimeMs: s.mtimeMs };
         }
       }
     }

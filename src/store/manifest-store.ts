@@ -1,5 +1,5 @@
 /** Manifests: byte-exact content in the blob store plus their media type, with a hot in-memory copy. */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { LRUCache } from 'lru-cache';
@@ -23,15 +23,21 @@ export class ManifestStore {
     private readonly blobs: BlobStore,
     private readonly layout: Layout,
     hotBytes = 64 * 1024 * 1024,
+    /** Called for every manifest served from here (the LRU order of the size cap). */
+    private readonly used: (digest: string) => void = () => undefined,
   ) {
     this.hot = new LRUCache<string, StoredManifest>({ maxSize: hotBytes, sizeCalculation: (m) => m.bytes.length + 200 });
   }
 
   async get(digest: Digest): Promise<StoredManifest | undefined> {
     const cached = this.hot.get(digest.value);
-    if (cached) return cached;
+    if (cached) {
+      this.used(digest.value);
+      return cached;
+    }
     const bytes = await this.blobs.readAll(digest);
     if (!bytes) return undefined;
+    this.used(digest.value);
     const recorded = await readFile(metaPath(this.layout, digest), 'utf8').catch(() => undefined);
     const mediaType = recorded?.trim() || sniffManifestType(bytes) || DEFAULT_TYPE;
     const m = { bytes, mediaType, digest: digest.value };
@@ -44,8 +50,14 @@ export class ManifestStore {
     const path = metaPath(this.layout, digest);
     await mkdir(dirname(path), { recursive: true });
     const tmp = join(this.layout.tmp, `meta-${randomBytes(6).toString('hex')}`);
-    await writeFile(tmp, mediaType);
-    await rename(tmp, path);
+    try {
+      await writeFile(tmp, mediaType);
+      await rename(tmp, path);
+    } catch (err) {
+      // A full disk leaves a partial file behind; it must not outlive the failed write.
+      await rm(tmp, { force: true }).catch(() => undefined);
+      throw err;
+    }
     await this.blobs.put(digest, bytes);
     const m = { bytes, mediaType, digest: digest.value };
     this.hot.set(digest.value, m);
@@ -54,5 +66,12 @@ export class ManifestStore {
 
   forget(digest: Digest): void {
     this.hot.delete(digest.value);
+  }
+
+  /** Removes stored content (a manifest or any blob) with its media-type record and hot copy. */
+  async remove(digest: Digest): Promise<void> {
+    this.hot.delete(digest.value);
+    await this.blobs.remove(digest);
+    await rm(metaPath(this.layout, digest), { force: true });
   }
 }

@@ -3,7 +3,7 @@
  * and in an append-only log so a restart (even offline) still resolves cached tags.
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LRUCache } from 'lru-cache';
 
@@ -29,8 +29,14 @@ export interface TagIndex {
   /** Drops every accept-variant of a tag (the upstream said it no longer exists). */
   deleteTag(upstream: string, repository: string, tag: string): void;
   size(): number;
+  /** Every cached accept-variant of a tag. */
+  variants(upstream: string, repository: string, tag: string): Array<{ readonly accept: string; readonly entry: TagEntry }>;
+  /** Every cached answer, without touching recency. */
+  entries(): Iterable<readonly [TagKey, TagEntry]>;
   close(): Promise<void>;
 }
+
+const REOPEN_AFTER_MS = 5_000;
 
 type LogLine = { k: string; e: TagEntry } | { k: string; d: 1 };
 
@@ -44,6 +50,19 @@ function isEntry(v: unknown): v is TagEntry {
   return typeof e.digest === 'string' && typeof e.mediaType === 'string' && typeof e.size === 'number' && typeof e.fetchedAt === 'number';
 }
 
+function parseKey(k: string): TagKey | undefined {
+  const [upstream, repository, tag, accept] = k.split('\n');
+  if (upstream === undefined || repository === undefined || tag === undefined || accept === undefined) return undefined;
+  return { upstream, repository, tag, accept };
+}
+
+export interface TagLoadOptions {
+  /** Rewrite the log compacted (default). Off for a second writer next to a running daemon. */
+  readonly compact?: boolean;
+  /** Never write: CLI tools reading a running daemon's index. */
+  readonly readOnly?: boolean;
+}
+
 export interface LoadReport {
   readonly entries: number;
   readonly damagedLines: number;
@@ -52,6 +71,10 @@ export interface LoadReport {
 export class FileTagIndex implements TagIndex {
   private readonly map: LRUCache<string, TagEntry>;
   private log: WriteStream | undefined;
+  private closed = false;
+  /** The last write may have been cut short; the next one starts on a fresh line. */
+  private torn = false;
+  private failedAt = 0;
   private readonly file: string;
 
   constructor(stateDir: string, maxEntries = 200_000) {
@@ -60,7 +83,7 @@ export class FileTagIndex implements TagIndex {
   }
 
   /** Loads the log, skipping damaged lines, and rewrites it compacted. Never throws on bad content. */
-  async load(): Promise<LoadReport> {
+  async load(opts: TagLoadOptions = {}): Promise<LoadReport> {
     let damaged = 0;
     const text = await readFile(this.file, 'utf8').catch(() => '');
     for (const line of text.split('\n')) {
@@ -75,16 +98,26 @@ export class FileTagIndex implements TagIndex {
         damaged++;
       }
     }
+    if (opts.readOnly || opts.compact === false) {
+      if (opts.readOnly) this.closed = true;
+      else {
+        this.torn = text.length > 0 && !text.endsWith('\n');
+        this.openLog();
+      }
+      return { entries: this.map.size, damagedLines: damaged };
+    }
     const lines: string[] = [];
     for (const [k, e] of this.map.rentries()) lines.push(JSON.stringify({ k, e }));
     const tmp = `${this.file}.tmp`;
-    await writeFile(tmp, lines.length ? lines.join('\n') + '\n' : '');
-    await rename(tmp, this.file);
-    this.log = createWriteStream(this.file, { flags: 'a' });
-    this.log.on('error', () => {
-      // A failing disk must not take the daemon down; the in-memory index keeps working.
-      this.log = undefined;
-    });
+    try {
+      await writeFile(tmp, lines.length ? lines.join('\n') + '\n' : '');
+      await rename(tmp, this.file);
+    } catch {
+      // A full or read-only disk: the uncompacted log still loads next time; start anyway.
+      await rm(tmp, { force: true }).catch(() => undefined);
+      this.torn = true;
+    }
+    this.openLog();
     return { entries: this.map.size, damagedLines: damaged };
   }
 
@@ -117,13 +150,45 @@ export class FileTagIndex implements TagIndex {
     return this.map.size;
   }
 
+  variants(upstream: string, repository: string, tag: string): Array<{ readonly accept: string; readonly entry: TagEntry }> {
+    const prefix = `${upstream}\n${repository}\n${tag}\n`;
+    const out: Array<{ accept: string; entry: TagEntry }> = [];
+    for (const [k, entry] of this.map.entries()) if (k.startsWith(prefix)) out.push({ accept: k.slice(prefix.length), entry });
+    return out;
+  }
+
+  *entries(): Generator<readonly [TagKey, TagEntry]> {
+    for (const [k, e] of this.map.entries()) {
+      const key = parseKey(k);
+      if (key) yield [key, e];
+    }
+  }
+
   async close(): Promise<void> {
+    this.closed = true;
     const log = this.log;
     this.log = undefined;
     if (log) await new Promise<void>((resolve) => log.end(resolve));
   }
 
+  private openLog(): void {
+    const log = createWriteStream(this.file, { flags: 'a' });
+    log.on('error', () => {
+      // A failing disk must not take the daemon down; the in-memory index keeps working and
+      // the log is reopened on a later write, once the disk may have room again.
+      if (this.log === log) this.log = undefined;
+      this.torn = true;
+      this.failedAt = Date.now();
+    });
+    this.log = log;
+  }
+
   private append(line: LogLine): void {
-    this.log?.write(JSON.stringify(line) + '\n');
+    if (!this.log && !this.closed && Date.now() - this.failedAt >= REOPEN_AFTER_MS) this.openLog();
+    if (!this.log) return;
+    // A line cut short by the failure must not swallow the next one.
+    const lead = this.torn ? '\n' : '';
+    this.torn = false;
+    this.log.write(lead + JSON.stringify(line) + '\n');
   }
 }

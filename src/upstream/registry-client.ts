@@ -3,6 +3,7 @@ import { Pool, type Dispatcher } from 'undici';
 import type { UpstreamConfig } from '../config/types.js';
 import type { Metrics } from '../observability/metrics.js';
 import { UpstreamAuth } from './auth.js';
+import type { Breaker } from './breaker.js';
 import { dump, failureOf, header, readLimited, type Call } from './http-call.js';
 import { parseRateLimit, retryAfterMs, type RateLimit } from './ratelimit.js';
 import type { BlobBody, BlobHead, ManifestBody, ManifestHead, Outcome, PassThroughBody, Upstream } from './types.js';
@@ -18,6 +19,8 @@ export interface ClientDeps {
   readonly external: Dispatcher;
   readonly now: () => number;
   readonly onRateLimit?: (rl: RateLimit) => void;
+  /** Fails requests fast while the upstream is known to be down. */
+  readonly breaker?: Breaker;
 }
 
 interface Exchange {
@@ -137,9 +140,26 @@ export class RegistryClient implements Upstream {
     await this.pool.close();
   }
 
-  /** Auth (one refresh on 401), bounded retries on connection errors and 5xx, redirects. */
+  /** The breaker's verdict first: an upstream known to be down is not dialled at all. */
   private async exchange(x: Exchange): Promise<Call> {
     if (this.deps.config.offline) return { kind: 'error', cause: 'offline' };
+    const breaker = this.deps.breaker;
+    if (!breaker) return this.attempts(x);
+    const admission = breaker.admit();
+    if (admission.kind === 'reject') return { kind: 'error', cause: 'circuit open' };
+    let call: Call | undefined;
+    try {
+      call = await this.attempts(x);
+      return call;
+    } finally {
+      if (!call || (call.kind === 'error' && x.signal?.aborted)) breaker.abandoned(admission);
+      else if (call.kind === 'error' || call.res.statusCode >= 500) breaker.failed(admission);
+      else breaker.succeeded(admission);
+    }
+  }
+
+  /** Auth (one refresh on 401), bounded retries on connection errors and 5xx, redirects. */
+  private async attempts(x: Exchange): Promise<Call> {
     let authHeader = await this.auth.headerFor(x.repository);
     let refreshed = false;
     let attempt = 0;
@@ -155,15 +175,20 @@ export class RegistryClient implements Upstream {
           authHeader = next;
           continue;
         }
-        if (res.statusCode < 500 || attempt >= this.deps.config.retries || x.signal?.aborted) return call;
+        if (res.statusCode < 500 || !this.mayRetry(attempt, x)) return call;
         const wait = retryAfterMs(header(res, 'retry-after'), this.deps.now());
         await dump(res);
         await this.backoff(attempt++, wait);
         continue;
       }
-      if (attempt >= this.deps.config.retries || x.signal?.aborted) return call;
+      if (!this.mayRetry(attempt, x)) return call;
       await this.backoff(attempt++, undefined);
     }
+  }
+
+  /** Retries stop early once the breaker has opened: more waiting would not help the client. */
+  private mayRetry(attempt: number, x: Exchange): boolean {
+    return attempt < this.deps.config.retries && !x.signal?.aborted && !this.deps.breaker?.isOpen;
   }
 
   private async backoff(attempt: number, retryAfter: number | undefined): Promise<void> {

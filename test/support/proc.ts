@@ -39,6 +39,9 @@ export async function run(cmd: string, args: string[], opts: RunOptions = {}): P
   const err: Buffer[] = [];
   child.stdout.on('data', (b: Buffer) => out.push(b));
   child.stderr.on('data', (b: Buffer) => err.push(b));
+  // A command that exits without reading its stdin (getconf, curl, ab) makes this write fail with
+  // EPIPE; unhandled, that 'error' event would crash the calling process.
+  child.stdin.on('error', () => undefined);
   child.stdin.end(opts.input ?? '');
   let timedOut = false;
   const timer = setTimeout(() => {

@@ -33,6 +33,7 @@ export async function handleBlob(ctx: Ctx, s: Services, name: string, digest: Di
   const src = got.value;
   const range = parseRange(ctx.get('range') || undefined, src.size);
   if (range.kind === 'invalid' || range.kind === 'unsatisfiable') {
+    src.discard?.();
     throw new RegistryError('RANGE_INVALID', 'requested range not satisfiable', undefined, { 'content-range': `bytes */${src.size}` });
   }
   if (range.kind === 'range') {
@@ -44,5 +45,7 @@ export async function handleBlob(ctx: Ctx, s: Services, name: string, digest: Di
   }
   common(src.size, src.cache);
   ctx.status = 200;
-  ctx.body = await src.open();
+  // An explicit end lets a file stream finish with its last byte rather than one more read, so a
+  // client that hangs up right after the body is not logged as having left early (499).
+  ctx.body = await src.open(src.size > 0 ? { start: 0, end: src.size - 1 } : undefined);
 }

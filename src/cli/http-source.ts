@@ -1,0 +1,119 @@
+/**
+ * An ImageSource over HTTP against a running berth: exactly the GETs a client pull makes
+ * (manifest by tag with every manifest type accepted, child manifests, blobs), bodies hashed
+ * and discarded. The daemon's single-flight fills, eviction and metrics see a client.
+ */
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Agent, request, type Dispatcher } from 'undici';
+import { digestOf, newHasher, parseDigest } from '../oci/digest.js';
+import { KNOWN_MANIFEST_TYPES, OCI_INDEX } from '../oci/media-types.js';
+import type { FetchedManifest, ImageSource, PrefetchTarget } from '../proxy/prefetch.js';
+import type { Outcome } from '../upstream/types.js';
+
+const MAX_MANIFEST = 8 * 1024 * 1024;
+
+type Failed = Exclude<Outcome<never>, { kind: 'found' }>;
+
+function failure(status: number): Failed {
+  if (status === 404) return { kind: 'absent' };
+  if (status === 401 || status === 403) return { kind: 'denied', status };
+  if (status === 429) return { kind: 'ratelimited' };
+  return { kind: 'unreachable', cause: `berth answered ${status}`, status };
+}
+
+function header(res: Dispatcher.ResponseData, name: string): string | undefined {
+  const v = res.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+export class HttpSource implements ImageSource {
+  private readonly agent = new Agent({ connections: 8, headersTimeout: 600_000, bodyTimeout: 600_000 });
+
+  constructor(
+    private readonly baseUrl: string,
+    /** `user:password` for a berth with client auth. */
+    private readonly creds?: string,
+  ) {}
+
+  async manifest(t: PrefetchTarget, reference: string): Promise<Outcome<FetchedManifest>> {
+    const res = await this.get(t, `manifests/${reference}`, { accept: KNOWN_MANIFEST_TYPES.join(', ') });
+    if (res.kind !== 'found') return res;
+    const r = res.value;
+    if (r.statusCode !== 200) {
+      await r.body.dump();
+      return failure(r.statusCode);
+    }
+    const chunks: Buffer[] = [];
+    let n = 0;
+    for await (const c of r.body) {
+      const b = c as Buffer;
+      n += b.length;
+      if (n > MAX_MANIFEST) {
+        r.body.destroy();
+        return { kind: 'unreachable', cause: 'manifest too large' };
+      }
+      chunks.push(b);
+    }
+    const bytes = Buffer.concat(chunks);
+    const digest = parseDigest(reference)?.value ?? header(r, 'docker-content-digest') ?? digestOf(bytes);
+    if (digestOf(bytes, parseDigest(digest)?.algorithm ?? 'sha256') !== digest) return { kind: 'unreachable', cause: 'manifest does not match its digest' };
+    return { kind: 'found', value: { bytes, mediaType: header(r, 'content-type') ?? '', digest } };
+  }
+
+  async blob(t: PrefetchTarget, digest: string, size: number, onBytes: (n: number) => void): Promise<Outcome<{ readonly cached: boolean }>> {
+    const d = parseDigest(digest);
+    if (!d) return { kind: 'unreachable', cause: 'invalid digest' };
+    const res = await this.get(t, `blobs/${digest}`, {});
+    if (res.kind !== 'found') return res;
+    const r = res.value;
+    if (r.statusCode !== 200) {
+      await r.body.dump();
+      return failure(r.statusCode);
+    }
+    const hash = newHasher(d.algorithm);
+    let seen = 0;
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        hash.update(chunk);
+        seen += chunk.length;
+        onBytes(chunk.length);
+        cb();
+      },
+    });
+    try {
+      await pipeline(r.body, sink);
+    } catch (err) {
+      return { kind: 'unreachable', cause: err instanceof Error ? err.message : 'transfer failed' };
+    }
+    if (`${d.algorithm}:${hash.digest('hex')}` !== digest || (size >= 0 && seen !== size)) return { kind: 'unreachable', cause: 'blob does not match its digest' };
+    return { kind: 'found', value: { cached: header(r, 'x-cache') === 'HIT' } };
+  }
+
+  /** GET /v2/<name>/referrers/<digest>: the daemon's cached (or upstream's) referrers list. */
+  async referrers(t: PrefetchTarget, subject: string): Promise<Outcome<{ readonly bytes: Buffer }>> {
+    const res = await this.get(t, `referrers/${subject}`, { accept: OCI_INDEX });
+    if (res.kind !== 'found') return res;
+    const r = res.value;
+    if (r.statusCode !== 200) {
+      await r.body.dump();
+      return failure(r.statusCode);
+    }
+    return { kind: 'found', value: { bytes: Buffer.from(await r.body.arrayBuffer()) } };
+  }
+
+  close(): Promise<void> {
+    return this.agent.close();
+  }
+
+  private async get(t: PrefetchTarget, tail: string, headers: Record<string, string>): Promise<Outcome<Dispatcher.ResponseData>> {
+    const path = `/v2/${t.name}/${tail}${t.ns !== undefined ? `?ns=${encodeURIComponent(t.ns)}` : ''}`;
+    const auth = this.creds !== undefined ? { authorization: `Basic ${Buffer.from(this.creds).toString('base64')}` } : {};
+    try {
+      const value = await request(new URL(path, this.baseUrl), { dispatcher: this.agent, headers: { ...headers, ...auth } });
+      return { kind: 'found', value };
+    } catch (err) {
+      return { kind: 'unreachable', cause: err instanceof Error ? err.message : 'request failed' };
+    }
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * /readyz: ready when the configuration is loaded (it is, or nothing would serve) and the store
+ * accepts writes. Each upstream's reachability is reported but never makes berth unready: the
+ * cache still serves what it holds while an upstream is down.
+ */
+import type { Reachability } from '../upstream/reachability.js';
+
+export interface Readiness {
+  readonly ready: boolean;
+  readonly body: Readonly<Record<string, unknown>>;
+}
+
+export interface ReadinessDeps {
+  readonly storeWritable: () => Promise<boolean>;
+  readonly upstreams: ReadonlyArray<{ readonly name: string; readonly state: (waitMs: number) => Promise<Reachability> }>;
+  /** How long one readiness answer may wait for upstream probes. */
+  readonly waitMs: number;
+}
+
+export function readinessCheck(deps: ReadinessDeps): () => Promise<Readiness> {
+  return async () => {
+    const [writable, states] = await Promise.all([
+      deps.storeWritable(),
+      Promise.all(deps.upstreams.map(async (u) => [u.name, await u.state(deps.waitMs)] as const)),
+    ]);
+    return {
+      ready: writable,
+      body: {
+        status: writable ? 'ready' : 'not-ready',
+        store: writable ? 'writable' : 'unwritable',
+        config: 'loaded',
+        upstreams: Object.fromEntries(states),
+      },
+    };
+  };
+}

@@ -1,0 +1,111 @@
+/**
+ * A blob served straight from upstream, for when the store cannot take it (disk full,
+ * read-only): one upstream GET per client, nothing written. A whole body is hashed on the way
+ * and its last byte held back until size and digest match, so a wrong body can only end short.
+ * A range cannot be verified on its own; it is relayed as the upstream sent it.
+ */
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { newHasher, type Digest } from '../oci/digest.js';
+import { RegistryError } from '../oci/errors.js';
+import type { ByteRange } from '../store/blob-store.js';
+import type { Outcome, Upstream } from '../upstream/types.js';
+import { discard } from '../util/discard.js';
+import type { BlobSource } from './blobs.js';
+
+class Verified extends Transform {
+  private readonly hash;
+  private seen = 0;
+  private last: Buffer | undefined;
+
+  constructor(
+    private readonly digest: Digest,
+    private readonly size: number,
+  ) {
+    super();
+    this.hash = newHasher(digest.algorithm);
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.hash.update(chunk);
+    this.seen += chunk.length;
+    if (this.seen > this.size) return cb(new Error('upstream sent more than the blob size'));
+    if (this.seen === this.size && chunk.length > 0) {
+      this.last = chunk.subarray(chunk.length - 1);
+      chunk = chunk.subarray(0, chunk.length - 1);
+    }
+    cb(null, chunk.length > 0 ? chunk : undefined);
+  }
+
+  override _flush(cb: TransformCallback): void {
+    const actual = `${this.digest.algorithm}:${this.hash.digest('hex')}`;
+    if (this.seen !== this.size || actual !== this.digest.value) return cb(new Error('upstream body does not match its digest or size'));
+    cb(null, this.last);
+  }
+}
+
+/** Drops `skip` leading bytes, passes `length` bytes, and fails if the body ends before that. */
+class Slice extends Transform {
+  private passed = 0;
+
+  constructor(
+    private skip: number,
+    private readonly length: number,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    if (this.skip > 0) {
+      const drop = Math.min(this.skip, chunk.length);
+      this.skip -= drop;
+      chunk = chunk.subarray(drop);
+    }
+    const take = Math.min(chunk.length, this.length - this.passed);
+    this.passed += take;
+    if (take > 0) this.push(chunk.subarray(0, take));
+    // Enough bytes: end here rather than reading the rest of an upstream that ignored the range.
+    if (this.passed === this.length) {
+      this.push(null);
+      return cb();
+    }
+    cb();
+  }
+
+  override _flush(cb: TransformCallback): void {
+    cb(this.passed === this.length ? null : new Error('upstream body ended short'));
+  }
+}
+
+/** Pipes an upstream body through a check; whichever side finishes first releases the other. */
+function relay(body: Readable, through: Transform): Readable {
+  const broken = (err: Error): void => void through.destroy(err);
+  body.on('error', broken);
+  const release = (): void => {
+    // What the client needed is out; the rest of the upstream body is not wanted.
+    body.off('error', broken);
+    discard(body);
+  };
+  through.once('end', release);
+  through.once('close', release);
+  return body.pipe(through);
+}
+
+/** Asks upstream for the blob and, if found, offers it as a source that caches nothing. */
+export async function passThrough(upstream: Upstream, repository: string, digest: Digest): Promise<Outcome<BlobSource>> {
+  const first = await upstream.getBlob(repository, digest.value, 0);
+  if (first.kind !== 'found') return first;
+  const { size, body } = first.value;
+  if (size < 0 || first.value.start !== 0) {
+    discard(body);
+    return { kind: 'unreachable', cause: 'upstream gave no blob size' };
+  }
+  const open = async (range?: ByteRange): Promise<Readable> => {
+    if (!range || (range.start === 0 && range.end >= size - 1)) return relay(body, new Verified(digest, size));
+    discard(body);
+    const part = await upstream.getBlob(repository, digest.value, range.start);
+    if (part.kind !== 'found') throw new RegistryError('UNAVAILABLE', 'upstream unavailable');
+    const skip = Math.max(0, range.start - part.value.start);
+    return relay(part.value.body, new Slice(skip, range.end - range.start + 1));
+  };
+  return { kind: 'found', value: { size, cache: 'MISS', open, discard: () => discard(body) } };
+}

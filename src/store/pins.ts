@@ -1,0 +1,101 @@
+/**
+ * Pins: image references or glob patterns (`docker.io/library/node:20*`, `ghcr.io/org/*`,
+ * `alpine@sha256:…`) whose content is never evicted. A pinned tag protects what the tag index
+ * says it resolves to, and everything below: child manifests, configs and layers.
+ */
+import picomatch from 'picomatch';
+import { parseDigest } from '../oci/digest.js';
+import { looksLikeHost } from '../oci/names.js';
+import { closureOf, type ManifestReader } from './closure.js';
+import type { TagEntry, TagKey } from './tag-index.js';
+
+export interface PinRule {
+  readonly text: string;
+  readonly upstream: string;
+  /** Repository or glob over repositories. */
+  readonly repository: string;
+  /** Tag or glob over tags; undefined for a digest pin. */
+  readonly tag?: string;
+  readonly digest?: string;
+  /** True when `repository` and `tag` are literal (one image to refresh). */
+  readonly literal: boolean;
+}
+
+export interface PinNaming {
+  readonly defaultUpstream: string;
+  /** Upstream name for a host or alias; undefined when no upstream is configured for it. */
+  readonly upstreamOf: (host: string) => string | undefined;
+}
+
+const GLOB = /[*?[\]{}!]/;
+
+/** Normalises one pattern like the router normalises names; an error message when it cannot. */
+export function parsePin(text: string, naming: PinNaming): PinRule | string {
+  let rest = text.trim();
+  if (rest === '') return 'empty pin';
+  let digest: string | undefined;
+  const at = rest.indexOf('@');
+  if (at !== -1) {
+    digest = rest.slice(at + 1);
+    rest = rest.slice(0, at);
+    if (!parseDigest(digest)) return `pin "${text}": invalid digest`;
+  }
+  let upstream = naming.defaultUpstream;
+  const slash = rest.indexOf('/');
+  if (slash !== -1 && looksLikeHost(rest.slice(0, slash)) && !GLOB.test(rest.slice(0, slash))) {
+    const host = rest.slice(0, slash);
+    const name = naming.upstreamOf(host);
+    if (name === undefined) return `pin "${text}": no upstream is configured for ${host}`;
+    upstream = name;
+    rest = rest.slice(slash + 1);
+  }
+  let tag: string | undefined;
+  const colon = rest.lastIndexOf(':');
+  if (colon !== -1 && !rest.slice(colon).includes('/')) {
+    tag = rest.slice(colon + 1);
+    rest = rest.slice(0, colon);
+  }
+  if (rest === '') return `pin "${text}": no repository`;
+  if (upstream === 'docker.io' && !rest.includes('/')) rest = `library/${rest}`;
+  if (digest === undefined && tag === undefined) tag = GLOB.test(rest) ? '*' : 'latest';
+  const literal = digest === undefined && !GLOB.test(rest) && !GLOB.test(tag ?? '');
+  return { text, upstream, repository: rest, ...(tag !== undefined && digest === undefined ? { tag } : {}), ...(digest !== undefined ? { digest } : {}), literal };
+}
+
+export interface PinSources {
+  /** Every cached tag answer. */
+  readonly tags: () => Iterable<readonly [TagKey, TagEntry]>;
+  readonly readManifest: ManifestReader;
+}
+
+export class Pins {
+  private readonly tagMatchers: Array<(s: string) => boolean>;
+  private readonly digestRoots: string[];
+
+  constructor(
+    readonly rules: readonly PinRule[],
+    private readonly sources: PinSources,
+  ) {
+    this.tagMatchers = rules.filter((r) => r.tag !== undefined).map((r) => picomatch(`${r.upstream}/${r.repository}:${r.tag}`, { dot: true }));
+    this.digestRoots = rules.flatMap((r) => (r.digest !== undefined ? [r.digest] : []));
+  }
+
+  get empty(): boolean {
+    return this.rules.length === 0;
+  }
+
+  isPinnedTag(upstream: string, repository: string, tag: string): boolean {
+    const s = `${upstream}/${repository}:${tag}`;
+    return this.tagMatchers.some((m) => m(s));
+  }
+
+  /** The digests of pinned tags and digests and everything they reference. */
+  async protectedDigests(): Promise<Set<string>> {
+    if (this.empty) return new Set();
+    const roots = new Set(this.digestRoots);
+    for (const [k, e] of this.sources.tags()) {
+      if (this.isPinnedTag(k.upstream, k.repository, k.tag)) roots.add(e.digest);
+    }
+    return closureOf(roots, this.sources.readManifest);
+  }
+}
