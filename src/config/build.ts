@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { resolveCredentials } from './credentials.js';
 import { formatPath } from './errors.js';
 import { deepFreeze } from './freeze.js';
+import { buildScale } from './scale.js';
 import { buildSecurity } from './security.js';
 import type { Overrides } from './overrides.js';
 import type { FileConfig, UpstreamSpec } from './schema.js';
@@ -70,6 +71,7 @@ export function buildConfig(
   const errors = checkRouting(file.upstreams, file.defaultUpstream);
   const upstreams = file.upstreams.map((spec) => buildUpstream(spec, env, cwd, errors));
   const security = buildSecurity(file, upstreams, env, cwd, errors);
+  const scale = buildScale(file, env, cwd, errors);
   if (errors.length > 0) return { ok: false, errors };
 
   const listen = pick('listen') ?? file.listen;
@@ -81,7 +83,9 @@ export function buildConfig(
       fsync: file.storage.fsync,
       highWatermark: file.storage.highWatermark,
       lowWatermark: file.storage.lowWatermark,
+      ...scale.storage,
     },
+    ...(scale.cluster !== undefined ? { cluster: scale.cluster } : {}),
     pins: [...file.pins],
     pinRefreshMs: file.pinRefresh,
     prefetch: { images: [...file.prefetch.images], platforms: [...file.prefetch.platforms], intervalMs: file.prefetch.interval },

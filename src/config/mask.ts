@@ -4,7 +4,7 @@ import type { Config, Credentials } from './types.js';
 export const MASK = '***';
 
 /** Keys whose string values are secrets wherever they appear. */
-const SECRET_KEYS: ReadonlySet<string> = new Set(['password', 'token']);
+const SECRET_KEYS: ReadonlySet<string> = new Set(['password', 'token', 'secretAccessKey']);
 
 function maskValue(value: unknown, key: string | undefined): unknown {
   if (typeof value === 'string' && key !== undefined && SECRET_KEYS.has(key)) return MASK;

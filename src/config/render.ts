@@ -1,6 +1,7 @@
 /** Renders a Config back into the user-facing YAML shape, with secrets masked (for `berth config check`). */
 import { stringify } from 'yaml';
 import { formatListen } from './listen.js';
+import { renderScale } from './scale.js';
 import { MASK, maskCredentials } from './mask.js';
 import type { Config, UpstreamConfig } from './types.js';
 import { formatDuration, formatSize } from './units.js';
@@ -30,6 +31,7 @@ function renderUpstream(upstream: UpstreamConfig): Record<string, unknown> {
 
 /** The effective configuration in the file's shape. Without credentials, loading the output yields the same Config. */
 export function toUserShape(config: Config): Record<string, unknown> {
+  const scale = renderScale(config);
   return {
     listen: formatListen(config.listen),
     storage: {
@@ -38,7 +40,9 @@ export function toUserShape(config: Config): Record<string, unknown> {
       fsync: config.storage.fsync,
       highWatermark: config.storage.highWatermark,
       lowWatermark: config.storage.lowWatermark,
+      ...scale.storage,
     },
+    ...scale.rest,
     pins: [...config.pins],
     pinRefresh: formatDuration(config.pinRefreshMs),
     prefetch: { images: [...config.prefetch.images], platforms: [...config.prefetch.platforms], interval: formatDuration(config.prefetch.intervalMs) },

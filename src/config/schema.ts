@@ -18,6 +18,7 @@ import {
 } from './fields.js';
 import { credentialsSchema, type CredentialSpec } from './secrets-schema.js';
 import { accessSchema, authSchema, tlsSchema } from './security-schema.js';
+import { clusterSchema, localCacheSchema, s3Schema } from './scale-schema.js';
 import type { UpstreamConfig } from './types.js';
 
 export const DEFAULT_LISTEN = '127.0.0.1:5000';
@@ -110,6 +111,9 @@ export const fileSchema = strictObject({
     fsync: z.boolean().default(true),
     highWatermark: fraction.default(0.95),
     lowWatermark: fraction.default(0.85),
+    backend: z.enum(['fs', 's3']).default('fs'),
+    s3: s3Schema.optional(),
+    localCache: localCacheSchema.optional(),
   })
     .refine((s) => s.lowWatermark < s.highWatermark, { message: 'lowWatermark must be below highWatermark', path: ['lowWatermark'] })
     .prefault(() => ({})),
@@ -132,6 +136,7 @@ export const fileSchema = strictObject({
   }).prefault(() => ({})),
   tls: tlsSchema.optional(),
   auth: authSchema.optional(),
+  cluster: clusterSchema.optional(),
   upstreams: upstreamsSchema.prefault(() => ({ [DOCKER_HUB]: { url: DOCKER_HUB_URL } })),
 });
 

@@ -75,7 +75,14 @@ export interface Config {
     /** Fractions of maxSize: above high, evict least recently used content until below low. */
     readonly highWatermark: number;
     readonly lowWatermark: number;
+    /** Where blobs live: the local disk (fs) or S3-compatible object storage (s3, with `s3`). */
+    readonly backend: 'fs' | 's3';
+    readonly s3?: S3Config;
+    /** With backend s3: hot blobs kept on local disk, bounded by maxSize. */
+    readonly localCache?: { readonly path: string; readonly maxSize: number };
   };
+  /** Several nodes sharing one bucket: Redis for tags and cluster-wide single-flight fills. */
+  readonly cluster?: ClusterConfig;
   /** Image references or globs whose content is never evicted. */
   readonly pins: readonly string[];
   /** How often pinned images are fetched again; 0 = never. */
@@ -99,4 +106,32 @@ export interface Config {
   readonly shutdownGraceMs: number;
   /** A client must send its whole request head within this time (slowloris bound). */
   readonly headersTimeoutMs: number;
+}
+
+/** S3-compatible object storage for blobs (storage.backend: s3). */
+export interface S3Config {
+  readonly bucket: string;
+  /** Absent: AWS's regional endpoint. */
+  readonly endpoint?: string;
+  readonly region: string;
+  readonly forcePathStyle: boolean;
+  /** Key prefix, '' or ending in '/'. */
+  readonly prefix: string;
+  /** Both absent: the AWS SDK's environment chain (AWS_ACCESS_KEY_ID, profiles, roles). */
+  readonly accessKeyId?: string;
+  readonly secretAccessKey?: string;
+  readonly partSize: number;
+  readonly queueSize: number;
+  /** Incomplete multipart uploads older than this are aborted at start-up. */
+  readonly staleUploadsMs: number;
+}
+
+export interface ClusterConfig {
+  /** redis:// or rediss:// URL (may carry a password). */
+  readonly redisUrl: string;
+  readonly keyPrefix: string;
+  /** A fill lease expires this long after its holder stopped renewing it (a dead node). */
+  readonly leaseTtlMs: number;
+  /** How long a node waits for another node's fill of a blob before giving up. */
+  readonly waitTimeoutMs: number;
 }

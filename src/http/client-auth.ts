@@ -20,6 +20,20 @@ export interface ClientAuthDeps {
 const ALWAYS_OPEN: ReadonlySet<string> = new Set(['/healthz', '/readyz']);
 const ANONYMOUS: Client = { kind: 'anonymous' };
 
+/** The route label of a request refused here, before the route table has seen it. */
+function routeLabel(path: string, method: string): string {
+  if (path === '/metrics') return 'metrics';
+  if (path === '/v2' || path === '/v2/') return 'base';
+  if (!path.startsWith('/v2/')) return 'unknown';
+  if (method !== 'GET' && method !== 'HEAD') return 'write';
+  if (/\/blobs\/uploads(\/|$)/.test(path)) return 'write';
+  if (/\/manifests\/[^/]+$/.test(path)) return 'manifest';
+  if (/\/blobs\/[^/]+$/.test(path)) return 'blob';
+  if (/\/tags\/list$/.test(path)) return 'tags';
+  if (/\/referrers\/[^/]+$/.test(path)) return 'referrers';
+  return 'unknown';
+}
+
 export function unauthorized(realm: string, message = 'authentication required'): RegistryError {
   return new RegistryError('UNAUTHORIZED', message, undefined, { 'www-authenticate': `Basic realm="${realm}"` });
 }
@@ -30,7 +44,7 @@ export function clientAuth(deps: ClientAuthDeps): Middleware<RequestState> {
     const path = ctx.path;
     if (ALWAYS_OPEN.has(path) || (path === '/metrics' && !deps.metricsRequireAuth)) return next();
     const root = path === '/v2' || path === '/v2/' || path === '/metrics';
-    if (root) ctx.state.route = path === '/metrics' ? 'metrics' : 'base';
+    ctx.state.route = routeLabel(path, ctx.method);
     const who = authenticator ? await authenticator.authenticate(ctx.get('authorization') || undefined) : ANONYMOUS;
     if (who.kind === 'invalid') throw unauthorized(realm, 'invalid credentials');
     if (who.kind === 'user') ctx.state.client = who.name;

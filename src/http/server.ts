@@ -43,5 +43,10 @@ export function createHttpServer(
     }
     socket.destroy();
   });
+  server.on('connect', (_req: unknown, socket: Duplex) => {
+    // Not a forward proxy: a CONNECT gets a plain refusal rather than a silently dropped socket.
+    socket.on('error', () => undefined);
+    socket.end('HTTP/1.1 405 Method Not Allowed\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  });
   return server;
 }

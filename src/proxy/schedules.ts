@@ -73,7 +73,7 @@ export class Schedules {
   }
 
   private every(ms: number, run: () => Promise<unknown>): void {
-    setImmediate(() => void run());
+    void run();
     if (ms > 0) {
       const t = setInterval(() => void run(), ms);
       t.unref();

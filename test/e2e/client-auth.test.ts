@@ -9,7 +9,7 @@ import { startRegistry, type Registry } from '../support/registry.js';
 import { digestOfDir, skopeoCopy } from '../support/skopeo.js';
 import { makeTempDir, type TempDir } from '../support/tempdir.js';
 import { runBerth } from './cli.js';
-import { ALL_ACCEPT, call, errorCode, startMirror, type Mirror } from './harness.js';
+import { ALL_ACCEPT, call, errorCode, metricValue, startMirror, type Mirror } from './harness.js';
 
 const basic = (user: string, password: string): Record<string, string> => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
 const ALICE = basic('alice', 'alice-pw');
@@ -111,6 +111,10 @@ describe('client auth and per-upstream access', () => {
       assert.equal(ok.status, 200);
       assert.equal(ok.headers['x-cache'], 'HIT');
     }
+    // Refusals are counted under their route, like any other answer.
+    const count = (labels: Record<string, string>): Promise<number> => metricValue(mirror.berth.metrics, 'berth_http_requests_total', labels);
+    assert.equal(await count({ route: 'blob', status: '403' }), 4 * secret.blobs.length + shared.blobs.length);
+    assert.equal(await count({ route: 'blob', status: '401' }), 2 * secret.blobs.length + 1);
   });
 
   test('berth doctor asks for credentials and succeeds with them', async () => {

@@ -22,6 +22,8 @@ export interface MirrorOptions {
   readonly upstreams: string | Record<string, string>;
   readonly dataDir?: string;
   readonly extra?: string;
+  /** YAML lines inside the `storage:` block, indented two spaces (e.g. `  maxSize: 60MiB\n`). */
+  readonly storage?: string;
 }
 
 function upstreamsYaml(u: MirrorOptions['upstreams']): string {
@@ -33,7 +35,7 @@ function upstreamsYaml(u: MirrorOptions['upstreams']): string {
 
 export async function writeMirrorConfig(dir: string, dataDir: string, opts: MirrorOptions): Promise<string> {
   const file = join(dir, 'berth.yaml');
-  const yaml = `listen: 127.0.0.1:0\nstorage:\n  path: ${JSON.stringify(dataDir)}\n  fsync: false\nlog:\n  level: silent\nupstreams:\n${upstreamsYaml(opts.upstreams)}${opts.extra ?? ''}`;
+  const yaml = `listen: 127.0.0.1:0\nstorage:\n  path: ${JSON.stringify(dataDir)}\n  fsync: false\n${opts.storage ?? ''}log:\n  level: silent\nupstreams:\n${upstreamsYaml(opts.upstreams)}${opts.extra ?? ''}`;
   await writeFile(file, yaml);
   return file;
 }

@@ -182,6 +182,7 @@ describe('resilience: hostile input', () => {
     assert.ok(seconds < 60, `fuzz took ${seconds.toFixed(1)} s`);
     // The generator must reach past the parser: served content, ranges, refusals and misses.
     for (const s of [200, 206, 400, 404, 405, 416]) assert.ok(statuses.has(s), `no ${s} among ${JSON.stringify([...statuses])}`);
+    assert.ok(!statuses.has(0), 'every request got an HTTP answer, even a CONNECT or a garbage line');
 
     assert.deepEqual(await listing(tmp.path, join(tmp.path, 'data')), before, 'files appeared outside the data dir');
     // Nothing but well-formed repository paths was ever sent upstream.

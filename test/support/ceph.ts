@@ -31,7 +31,7 @@ export interface CephOptions {
 function confText(dir: string, fsid: string, monPort: number, rgwPort: number, memBytes: number): string {
   return `[global]
 fsid = ${fsid}
-mon host = 127.0.0.1:${monPort}
+mon host = [v1:127.0.0.1:${monPort}]
 mon initial members = a
 public addr = 127.0.0.1
 auth cluster required = none
@@ -43,6 +43,8 @@ osd pool default pg num = 8
 osd pool default pgp num = 8
 osd pool default pg autoscale mode = off
 mon allow pool size one = true
+paxos propose interval = 0.01
+paxos min wait = 0.001
 mon allow pool delete = true
 mon warn on pool no redundancy = false
 mon data avail warn = 1
@@ -92,7 +94,20 @@ async function readLogs(dir: string): Promise<string> {
   return parts.join('\n');
 }
 
+/** Starts the cluster; a failed start (a port taken meanwhile) is retried once on fresh ports. */
 export async function startCeph(opts: CephOptions = {}): Promise<Ceph> {
+  try {
+    return await startOnce(opts);
+  } catch (first) {
+    try {
+      return await startOnce(opts);
+    } catch (second) {
+      throw new Error(`ceph did not start twice:\n${String(first)}\n---\n${String(second)}`);
+    }
+  }
+}
+
+async function startOnce(opts: CephOptions): Promise<Ceph> {
   const tmp = await makeTempDir('ceph');
   const dir = tmp.path;
   const daemons: Daemon[] = [];
@@ -108,7 +123,7 @@ export async function startCeph(opts: CephOptions = {}): Promise<Ceph> {
     const conf = join(dir, 'ceph.conf');
     await writeFile(conf, confText(dir, fsid, monPort, rgwPort, opts.memBytes ?? 4 * 1024 ** 3));
     const c = ['-c', conf];
-    await runOk('monmaptool', ['--create', '--clobber', '--fsid', fsid, '--add', 'a', `127.0.0.1:${monPort}`, join(dir, 'monmap'), ...c]);
+    await runOk('monmaptool', ['--create', '--clobber', '--fsid', fsid, '--addv', 'a', `[v1:127.0.0.1:${monPort}]`, join(dir, 'monmap'), ...c]);
     await runOk('ceph-mon', [...c, '--mkfs', '-i', 'a', '--monmap', join(dir, 'monmap')]);
     daemons.push(spawnDaemon('ceph-mon', [...c, '-f', '-i', 'a']));
     await runOk('ceph', [...c, '--connect-timeout', '20', 'osd', 'create'], { timeoutMs: 30_000 });
