@@ -17,7 +17,6 @@ import { Fills } from './proxy/fills.js';
 import { PullThroughManifests } from './proxy/manifests.js';
 import { PullThroughReferrers } from './proxy/referrers.js';
 import { FreeSpace } from './store/free-space.js';
-import { FsBlobStore } from './store/fs-blob-store.js';
 import { ManifestStore } from './store/manifest-store.js';
 import { layoutOf } from './store/paths.js';
 import { Pins, parsePin, type PinRule } from './store/pins.js';
@@ -26,7 +25,8 @@ import { LocalSource } from './proxy/prefetch-local.js';
 import { Schedules } from './proxy/schedules.js';
 import { parseDigest } from './oci/digest.js';
 import { parsePlatform, type Platform } from './oci/platform.js';
-import { FileTagIndex } from './store/tag-index.js';
+import { FileTagIndex, type TagIndex } from './store/tag-index.js';
+import { openBlobStore } from './store/open-store.js';
 import { Breaker, type BreakerState } from './upstream/breaker.js';
 import { UpstreamProbe } from './upstream/reachability.js';
 import { RegistryClient } from './upstream/registry-client.js';
@@ -66,7 +66,12 @@ export async function startBerth(config: Config, logger: Logger, opts: StartOpti
     evicted: () => metrics.evictions.inc(),
     blocked: (bytes, target) => logger.warn({ bytes, target }, 'eviction cannot reach the low watermark: the rest is pinned or in use'),
   });
-  const store = new FsBlobStore(config.storage.path, config.storage.fsync, {
+  const store = await openBlobStore(config.storage, {
+    remoteError: (op, err) => {
+      metrics.objectStorageErrors.inc({ op });
+      logger.warn({ op, err: err instanceof Error ? err.message : String(err) }, 'object storage request failed');
+    },
+    localCache: (result) => metrics.localCacheRequests.inc({ result }),
     committed: (size, digest) => {
       metrics.cacheSize.inc(size);
       cap.committed(digest, size);
@@ -84,9 +89,16 @@ export async function startBerth(config: Config, logger: Logger, opts: StartOpti
   if (recency.damagedLines > 0) logger.warn({ damagedLines: recency.damagedLines }, 'recency record had damaged lines; skipped them');
   const capped = cap.wrap(store);
 
-  const tags = new FileTagIndex(store.layout.state);
-  const report = await tags.load();
-  if (report.damagedLines > 0) logger.warn({ damagedLines: report.damagedLines }, 'tag index had damaged lines; skipped them');
+  // Several nodes on one bucket: Redis holds the tag index and the fill leases (ioredis is loaded only then).
+  const cluster = config.cluster
+    ? await (await import('./cluster/open-cluster.js')).openCluster({
+        config: config.cluster,
+        stat: (digest) => store.stat(digest),
+        policyOf: (name) => policies.get(name)!,
+        events: { claimed: (result) => metrics.clusterFillClaims.inc({ result }) },
+      })
+    : undefined;
+  const tags: TagIndex = cluster?.tags ?? (await loadFileTags(store.layout.state, logger));
 
   const external = new Agent({ connect: { timeout: 10_000 }, headersTimeout: 30_000, bodyTimeout: 60_000 });
   const policies = new Map<string, UpstreamConfig>();
@@ -108,7 +120,7 @@ export async function startBerth(config: Config, logger: Logger, opts: StartOpti
   const router = new Router(clients, config.defaultUpstream);
 
   const fillTimeout = Math.max(...config.upstreams.map((u) => u.timeouts.fillTotalMs));
-  const fills = new Fills(capped, { maxResumes: 3, totalTimeoutMs: fillTimeout }, {
+  const fills = new Fills(capped, { maxResumes: 3, totalTimeoutMs: fillTimeout, ...(cluster ? { claim: cluster.claim } : {}) }, {
     started: () => metrics.fillsInProgress.inc(),
     finished: (result) => {
       metrics.fillsInProgress.dec();
@@ -215,6 +227,8 @@ export async function startBerth(config: Config, logger: Logger, opts: StartOpti
       await listeners.close(config.shutdownGraceMs);
       await cap.close();
       await tags.close();
+      await cluster?.close();
+      await store.close?.();
       await Promise.all(clients.map((c) => c.upstream.close()));
       await external.close();
     })();
@@ -237,4 +251,12 @@ async function listUpstreamTags(router: Router, upstream: string, repository: st
   if (got?.kind !== 'found') return [];
   const doc = JSON.parse(got.value.bytes.toString('utf8')) as { tags?: unknown };
   return Array.isArray(doc.tags) ? doc.tags.filter((t): t is string => typeof t === 'string') : [];
+}
+
+/** The single-node tag index: in memory and in state/tags.jsonl. */
+async function loadFileTags(stateDir: string, logger: Logger): Promise<FileTagIndex> {
+  const tags = new FileTagIndex(stateDir);
+  const report = await tags.load();
+  if (report.damagedLines > 0) logger.warn({ damagedLines: report.damagedLines }, 'tag index had damaged lines; skipped them');
+  return tags;
 }

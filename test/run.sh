@@ -10,7 +10,8 @@ export NO_PROXY='127.0.0.1,localhost,::1' no_proxy='127.0.0.1,localhost,::1'
 
 missing=()
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/usr/bin/$1" ]; }
-for tool in docker-registry skopeo nginx htpasswd openssl; do
+# ceph-mon, ceph-osd, radosgw, monmaptool (ceph-common) and redis-server: the object-storage and cluster tests.
+for tool in docker-registry skopeo nginx htpasswd openssl ceph-mon ceph-osd radosgw monmaptool redis-server; do
   have "$tool" || missing+=("$tool")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
@@ -20,7 +21,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
   "${SUDO[@]}" apt-get update
   # Debian's docker-registry postinst may try to start a service; there is no systemd here.
   "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-    docker-registry skopeo nginx-light apache2-utils openssl
+    docker-registry skopeo nginx-light apache2-utils openssl \
+    ceph-mon ceph-osd radosgw ceph-common redis-server
 fi
 
 npm ci --no-audit --no-fund

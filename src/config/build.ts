@@ -4,6 +4,7 @@
  */
 import { resolve } from 'node:path';
 import { resolveCredentials } from './credentials.js';
+import { resolvePool } from './pool.js';
 import { formatPath } from './errors.js';
 import { deepFreeze } from './freeze.js';
 import { buildScale } from './scale.js';
@@ -46,8 +47,10 @@ function buildUpstream(
   cwd: string,
   errors: string[],
 ): UpstreamConfig {
-  const { credentials: credentialSpec, ...rest } = spec;
-  const upstream: UpstreamConfig = { ...rest, aliases: [...rest.aliases], timeouts: { ...rest.timeouts }, breaker: { ...rest.breaker } };
+  const { credentials: credentialSpec, credentialPool: poolSpec, ...rest } = spec;
+  const base: UpstreamConfig = { ...rest, aliases: [...rest.aliases], timeouts: { ...rest.timeouts }, breaker: { ...rest.breaker } };
+  const credentialPool = poolSpec !== undefined ? resolvePool(poolSpec, spec.name, env, cwd, errors) : undefined;
+  const upstream: UpstreamConfig = credentialPool !== undefined ? { ...base, credentialPool } : base;
   if (credentialSpec === undefined) return upstream;
   const keyPath = formatPath(['upstreams', spec.name, 'credentials']);
   const result = resolveCredentials(credentialSpec, keyPath, env, cwd);
@@ -97,6 +100,7 @@ export function buildConfig(
       requireAuth: file.metrics.requireAuth,
       ...(file.metrics.listen !== undefined ? { listen: { host: file.metrics.listen.host, port: file.metrics.listen.port } } : {}),
     },
+    status: { enabled: file.status.enabled },
     ...security,
     offline: pick('offline') ?? file.offline,
     shutdownGraceMs: file.shutdownGrace,

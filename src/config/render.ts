@@ -25,6 +25,8 @@ function renderUpstream(upstream: UpstreamConfig): Record<string, unknown> {
       fillTotal: formatDuration(upstream.timeouts.fillTotalMs),
     },
     ...(upstream.credentials !== undefined ? { credentials: maskCredentials(upstream.credentials) } : {}),
+    ...(upstream.credentialPool !== undefined ? { credentialPool: upstream.credentialPool.map((c) => ({ name: c.name, ...maskCredentials(c) })) } : {}),
+    quotaFloor: upstream.quotaFloor,
     ...(upstream.access !== undefined ? { access: { ...(upstream.access.allow ? { allow: [...upstream.access.allow] } : {}), anonymous: upstream.access.anonymous } } : {}),
   };
 }
@@ -56,6 +58,7 @@ export function toUserShape(config: Config): Record<string, unknown> {
       ...(config.metrics.listen !== undefined ? { listen: formatListen(config.metrics.listen) } : {}),
       requireAuth: config.metrics.requireAuth,
     },
+    status: { enabled: config.status.enabled },
     ...(config.tls !== undefined ? { tls: { cert: config.tls.certPath, key: config.tls.keyPath, watch: config.tls.watch } } : {}),
     ...(config.auth !== undefined
       ? {

@@ -10,7 +10,7 @@ import type { ClusterConfig, Config, S3Config } from './types.js';
 import { formatDuration, formatSize } from './units.js';
 
 export interface ScaleSpec {
-  readonly storage: { readonly backend: 'fs' | 's3'; readonly s3?: S3Spec; readonly localCache?: LocalCacheSpec };
+  readonly storage: { readonly backend: 'fs' | 's3'; readonly maxSize: number; readonly s3?: S3Spec; readonly localCache?: LocalCacheSpec };
   readonly cluster?: ClusterSpec;
 }
 
@@ -36,6 +36,7 @@ export function buildScale(file: ScaleSpec, env: NodeJS.ProcessEnv, cwd: string,
   if (backend === 's3' && s3 === undefined) errors.push('storage.s3: required when storage.backend is s3');
   if (backend === 'fs' && s3 !== undefined) errors.push('storage.s3: set storage.backend: s3 to use object storage');
   if (backend === 'fs' && localCache !== undefined) errors.push('storage.localCache: only used with storage.backend: s3');
+  if (backend === 's3' && file.storage.maxSize > 0) errors.push('storage.maxSize: eviction is per node and does not apply to object storage; use a bucket lifecycle rule (localCache.maxSize bounds the local cache)');
   if (file.cluster !== undefined && backend !== 's3') errors.push('cluster: needs shared object storage (storage.backend: s3)');
   const cluster = file.cluster;
   return {

@@ -17,6 +17,7 @@ import {
   strictObject,
 } from './fields.js';
 import { credentialsSchema, type CredentialSpec } from './secrets-schema.js';
+import { credentialPoolSchema, type PooledCredentialSpec } from './pool-schema.js';
 import { accessSchema, authSchema, tlsSchema } from './security-schema.js';
 import { clusterSchema, localCacheSchema, s3Schema } from './scale-schema.js';
 import type { UpstreamConfig } from './types.js';
@@ -28,7 +29,10 @@ export const DOCKER_HUB_URL = 'https://registry-1.docker.io';
 export const DOCKER_HUB_ALIASES: readonly string[] = ['index.docker.io', 'registry-1.docker.io'];
 
 /** An upstream as the schema produces it: credentials not yet resolved. */
-export type UpstreamSpec = Omit<UpstreamConfig, 'credentials'> & { readonly credentials?: CredentialSpec };
+export type UpstreamSpec = Omit<UpstreamConfig, 'credentials' | 'credentialPool'> & {
+  readonly credentials?: CredentialSpec;
+  readonly credentialPool?: readonly PooledCredentialSpec[];
+};
 
 const timeout = duration({ min: 1, max: MAX_TIMER_MS });
 
@@ -61,7 +65,12 @@ const upstreamSchema = strictObject({
   }).prefault(() => ({})),
   timeouts: timeoutsSchema.prefault(() => ({})),
   credentials: credentialsSchema.optional(),
+  credentialPool: credentialPoolSchema.optional(),
+  quotaFloor: z.number().int('must be a whole number').min(0).max(1_000_000).default(0),
   access: accessSchema.optional(),
+}).refine((u) => u.credentials === undefined || u.credentialPool === undefined, {
+  message: 'set either credentials or credentialPool, not both',
+  path: ['credentialPool'],
 });
 
 type RawUpstream = z.output<typeof upstreamSchema>;
@@ -78,6 +87,8 @@ function toUpstream(name: string, raw: RawUpstream): UpstreamSpec {
     ...(raw.credentials !== undefined && Object.keys(raw.credentials).length > 0
       ? { credentials: raw.credentials }
       : {}),
+    ...(raw.credentialPool !== undefined ? { credentialPool: raw.credentialPool } : {}),
+    quotaFloor: raw.quotaFloor,
     timeouts: {
       connectMs: raw.timeouts.connect,
       headersMs: raw.timeouts.headers,
@@ -134,6 +145,7 @@ export const fileSchema = strictObject({
     listen: listen.optional(),
     requireAuth: z.boolean().default(false),
   }).prefault(() => ({})),
+  status: strictObject({ enabled: z.boolean().default(true) }).prefault(() => ({})),
   tls: tlsSchema.optional(),
   auth: authSchema.optional(),
   cluster: clusterSchema.optional(),

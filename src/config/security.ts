@@ -61,7 +61,7 @@ function checkAccess(upstreams: readonly UpstreamConfig[], authOn: boolean, erro
     if (u.access?.allow !== undefined && !authOn) {
       errors.push(`${key}.allow: needs client authentication (an auth block); without it anyone may pull`);
     }
-    if (u.access?.anonymous === true && u.credentials !== undefined) {
+    if (u.access?.anonymous === true && (u.credentials !== undefined || u.credentialPool !== undefined)) {
       errors.push(`${key}.anonymous: an upstream with credentials cannot be opened to anonymous clients`);
     }
   }

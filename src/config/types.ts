@@ -7,6 +7,11 @@ export interface Credentials {
   readonly token?: string;
 }
 
+/** One member of an upstream's credential pool; `name` identifies it in metrics, logs and /status.json. */
+export interface PooledCredentials extends Credentials {
+  readonly name: string;
+}
+
 export interface UpstreamTimeouts {
   readonly connectMs: number;
   readonly headersMs: number;
@@ -55,6 +60,10 @@ export interface UpstreamConfig {
   readonly revalidate: 'background' | 'first';
   readonly negativeTtlMs: number;
   readonly credentials?: Credentials;
+  /** Several accounts for one upstream: each manifest GET uses the one with the most quota left. */
+  readonly credentialPool?: readonly PooledCredentials[];
+  /** Below this many remaining pulls (best credential), cached tags within maxStale are not revalidated. 0 = off. */
+  readonly quotaFloor: number;
   readonly timeouts: UpstreamTimeouts;
   readonly connections: number;
   readonly retries: number;
@@ -100,6 +109,8 @@ export interface Config {
     /** With client auth on, /metrics needs credentials too. */
     readonly requireAuth: boolean;
   };
+  /** The status page at / and /status.json (behind client auth when that is on). */
+  readonly status: { readonly enabled: boolean };
   readonly tls?: TlsConfig;
   readonly auth?: ClientAuthConfig;
   readonly offline: boolean;

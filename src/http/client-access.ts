@@ -37,7 +37,7 @@ export async function setUpClientAccess(config: Config, logger: Logger, watchInt
   const path = auth?.htpasswdPath;
   const unwatch = path !== undefined ? watchFiles([path], watchIntervalMs, () => void reload()) : undefined;
   if (!auth) {
-    for (const u of config.upstreams.filter((x) => x.credentials !== undefined)) {
+    for (const u of config.upstreams.filter((x) => x.credentials !== undefined || x.credentialPool !== undefined)) {
       logger.warn({ upstream: u.name }, 'upstream has credentials but client auth is off: anyone who reaches berth can pull through them');
     }
   }

@@ -26,6 +26,9 @@ export interface Metrics {
   readonly tlsReloads: Counter<'result'>;
   readonly tlsCertExpiry: Gauge;
   readonly breakerState: Gauge<'upstream'>;
+  readonly clusterFillClaims: Counter<'result'>;
+  readonly objectStorageErrors: Counter<'op'>;
+  readonly localCacheRequests: Counter<'result'>;
 }
 
 export function createMetrics(withProcessMetrics = true): Metrics {
@@ -62,6 +65,9 @@ export function createMetrics(withProcessMetrics = true): Metrics {
     cacheSize: new Gauge({ name: 'berth_cache_size_bytes', help: 'Bytes of committed content in the store.', registers }),
     evictions: new Counter({ name: 'berth_cache_evictions_total', help: 'Blobs evicted to stay under the size cap.', registers }),
     storageWriteErrors: new Counter({ name: 'berth_storage_write_errors_total', help: 'Writes to the store that failed (disk full, read-only); content was passed through uncached.', registers }),
+    clusterFillClaims: new Counter({ name: 'berth_cluster_fill_claims_total', help: 'Cluster fill claims by result: owner (this node fills), stored (another node filled it), unavailable (Redis down), timeout.', labelNames: ['result'], registers }),
+    objectStorageErrors: new Counter({ name: 'berth_object_storage_errors_total', help: 'Object storage requests that failed (other than not found), by operation.', labelNames: ['op'], registers }),
+    localCacheRequests: new Counter({ name: 'berth_local_cache_requests_total', help: 'Blob reads through the local disk cache in front of object storage, by result (hit, miss).', labelNames: ['result'], registers }),
     breakerState: new Gauge({ name: 'berth_upstream_breaker_state', help: 'Circuit breaker per upstream: 0 closed, 1 half-open (probing), 2 open (not dialled).', labelNames: ['upstream'], registers }),
     tlsReloads: new Counter({ name: 'berth_tls_reloads_total', help: 'TLS certificate reloads (SIGHUP or file change) by result (reloaded, unchanged, failed).', labelNames: ['result'], registers }),
     tlsCertExpiry: new Gauge({ name: 'berth_tls_certificate_expiry_timestamp_seconds', help: 'notAfter of the certificate being served, as a Unix time.', registers }),

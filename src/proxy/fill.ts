@@ -21,7 +21,17 @@ export interface FillOptions {
   readonly totalTimeoutMs: number;
   /** Whether the store has room for this many more bytes; a blob that cannot fit is not begun. */
   readonly room?: (bytes: number) => Promise<boolean>;
+  /** Cluster-wide single flight: waits while another node fills this digest (see FillClaim). */
+  readonly claim?: (digest: Digest) => Promise<FillClaim>;
 }
+
+/**
+ * The right to fill a digest: `owner` fills and then releases (telling waiting nodes whether it
+ * committed); `stored` means another node committed it meanwhile.
+ */
+export type FillClaim =
+  | { readonly kind: 'owner'; release(committed: boolean): Promise<void> }
+  | { readonly kind: 'stored'; readonly size: number };
 
 export interface FillHooks {
   onBytes(n: number): void;
@@ -102,7 +112,7 @@ export class Fill extends EventEmitter {
     super();
     this.setMaxListeners(0);
     this.ready = new Promise((resolve) => (this.resolveReady = resolve));
-    this.done = this.run();
+    this.done = this.claimed();
   }
 
   get tempPath(): string | undefined {
@@ -114,6 +124,24 @@ export class Fill extends EventEmitter {
     this.written += n;
     this.hooks.onBytes(n);
     this.emit('progress');
+  }
+
+  /** Runs the fill under a cluster claim when one is configured. */
+  private async claimed(): Promise<void> {
+    const claim = this.opts.claim ? await this.opts.claim(this.digest) : undefined;
+    if (claim?.kind === 'stored') {
+      this.size = claim.size;
+      this.written = claim.size;
+      this.state = 'committed';
+      this.resolveReady({ size: claim.size });
+      this.emit('progress');
+      return;
+    }
+    try {
+      await this.run();
+    } finally {
+      await claim?.release(this.state === 'committed');
+    }
   }
 
   private async run(): Promise<void> {

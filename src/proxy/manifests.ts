@@ -48,7 +48,9 @@ export class PullThroughManifests {
   async tag(upstream: Upstream, repository: string, tag: string, accept: readonly string[]): Promise<Outcome<TagAnswer>> {
     const key: TagKey = { upstream: upstream.name, repository, tag, accept: accept.join(',') };
     const policy = this.policyOf(upstream.name);
-    const cached = this.tags.get(key);
+    let cached = this.tags.get(key);
+    // Several nodes: another one may have resolved the tag since this node last saw it.
+    if (this.tags.lookup && !(cached && this.now() - cached.fetchedAt < policy.tagTtlMs)) cached = (await this.tags.lookup(key)) ?? cached;
     if (cached && this.now() - cached.fetchedAt < policy.tagTtlMs) {
       this.events.cache('tag', 'hit');
       return { kind: 'found', value: { entry: cached, cache: 'HIT' } };

@@ -70,7 +70,7 @@ export class LocalBlobCache implements BlobStore {
   private readonly lru: LRUCache<string, number>;
 
   constructor(
-    private readonly remote: BlobStore & { readonly layout: Layout; init(): Promise<void> },
+    private readonly remote: BlobStore & { readonly layout: Layout; init(): Promise<void>; close(): Promise<void> },
     private readonly local: FsBlobStore,
     maxSize: number,
     private readonly events: LocalCacheEvents = { hit: () => undefined, miss: () => undefined },
@@ -98,6 +98,10 @@ export class LocalBlobCache implements BlobStore {
     for await (const b of this.local.list()) found.push(b);
     found.sort((a, b) => a.atimeMs - b.atimeMs);
     for (const b of found) this.track(b.digest, b.size);
+  }
+
+  async close(): Promise<void> {
+    await this.remote.close();
   }
 
   /** The remote writer's verified spool file becomes the local copy (same filesystem: a rename). */

@@ -60,6 +60,11 @@ export class S3BlobStore implements BlobStore {
     for (const d of [this.layout.tmp, this.layout.meta, this.layout.state]) await mkdir(d, { recursive: true });
   }
 
+  /** Closes the client's connections. */
+  async close(): Promise<void> {
+    this.opts.client.destroy();
+  }
+
   keyOf(digest: Digest): string {
     return `${this.opts.prefix}blobs/${digest.algorithm}/${digest.hex}`;
   }

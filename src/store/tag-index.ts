@@ -24,6 +24,11 @@ export interface TagEntry {
 
 export interface TagIndex {
   get(key: TagKey): TagEntry | undefined;
+  /**
+   * A shared index (several nodes) is asked when the local answer is missing or stale; it may
+   * wait briefly while another node resolves the same tag. Local-only indexes leave it out.
+   */
+  lookup?(key: TagKey): Promise<TagEntry | undefined>;
   set(key: TagKey, entry: TagEntry): void;
   delete(key: TagKey): void;
   /** Drops every accept-variant of a tag (the upstream said it no longer exists). */

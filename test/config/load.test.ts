@@ -25,6 +25,7 @@ describe('embedded defaults', () => {
         maxStaleMs: 7 * 86_400_000,
         revalidate: 'background',
         negativeTtlMs: 30_000,
+        quotaFloor: 0,
         timeouts: { connectMs: 10_000, headersMs: 30_000, idleMs: 60_000, fillTotalMs: 3_600_000 },
         connections: 16,
         retries: 2,

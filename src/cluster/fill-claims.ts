@@ -1,0 +1,80 @@
+/**
+ * Cluster-wide single flight for blob fills. A node that misses a blob takes the digest's
+ * lease and fills it from upstream; the others wait, then read the blob from object storage
+ * once the filler publishes "committed". A filler that dies stops renewing its lease: it
+ * expires after the lease TTL and a waiting node takes over. Nothing is read before it was
+ * verified and committed, and a wait is bounded (then the node fills on its own).
+ */
+import type { Digest } from '../oci/digest.js';
+import type { FillClaim } from '../proxy/fill.js';
+import type { BlobInfo } from '../store/blob-store.js';
+import type { Leases } from './lease.js';
+import type { Notifier } from './notifier.js';
+
+export interface FillClaimOptions {
+  readonly leaseTtlMs: number;
+  readonly waitTimeoutMs: number;
+  readonly prefix: string;
+}
+
+export interface FillClaimEvents {
+  /** How this node's claim ended: filling, a blob another node stored, or no coordination. */
+  claimed(result: 'owner' | 'stored' | 'unavailable' | 'timeout'): void;
+}
+
+export class FillClaims {
+  constructor(
+    private readonly leases: Leases,
+    private readonly notifier: Notifier,
+    private readonly stat: (digest: Digest) => Promise<BlobInfo | undefined>,
+    private readonly opts: FillClaimOptions,
+    private readonly events: FillClaimEvents,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Never rejects: without Redis the node fills on its own (per-node single flight still holds). */
+  readonly claim = async (digest: Digest): Promise<FillClaim> => {
+    const channel = `${this.opts.prefix}fill:${digest.value}`;
+    const deadline = this.now() + this.opts.waitTimeoutMs;
+    const poll = Math.max(100, Math.min(1_000, Math.floor(this.opts.leaseTtlMs / 4)));
+    const sub = await this.notifier.listen(channel);
+    try {
+      for (;;) {
+        const got = await this.leases.tryAcquire(`fill:${digest.value}`, this.opts.leaseTtlMs);
+        if (got.kind === 'unavailable') return this.alone('unavailable');
+        if (got.kind === 'acquired') {
+          // Committed by another node between our miss and the lease: nothing to fetch.
+          const stored = await this.stat(digest);
+          if (stored) {
+            await got.lease.release();
+            return this.stored(stored.size);
+          }
+          this.events.claimed('owner');
+          return {
+            kind: 'owner',
+            release: async (committed) => {
+              await got.lease.release();
+              await this.notifier.publish(channel, committed ? 'committed' : 'failed');
+            },
+          };
+        }
+        if (this.now() >= deadline) return this.alone('timeout');
+        await sub.next(poll);
+        const stored = await this.stat(digest);
+        if (stored) return this.stored(stored.size);
+      }
+    } finally {
+      sub.close();
+    }
+  };
+
+  private stored(size: number): FillClaim {
+    this.events.claimed('stored');
+    return { kind: 'stored', size };
+  }
+
+  private alone(why: 'unavailable' | 'timeout'): FillClaim {
+    this.events.claimed(why);
+    return { kind: 'owner', release: async () => undefined };
+  }
+}

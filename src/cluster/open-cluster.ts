@@ -1,0 +1,50 @@
+/**
+ * The cluster services of a node: Redis connections, the shared tag index and the fill
+ * claims. Imported (with ioredis) only when `cluster` is configured.
+ */
+import { hostname } from 'node:os';
+import type { ClusterConfig } from '../config/types.js';
+import type { Digest } from '../oci/digest.js';
+import type { FillClaim } from '../proxy/fill.js';
+import type { BlobInfo } from '../store/blob-store.js';
+import { RedisTagIndex, type TagPolicy } from '../store/redis-tag-index.js';
+import { FillClaims, type FillClaimEvents } from './fill-claims.js';
+import { Leases } from './lease.js';
+import { Notifier } from './notifier.js';
+import { connectRedis } from './redis.js';
+
+export interface Cluster {
+  readonly tags: RedisTagIndex;
+  readonly claim: (digest: Digest) => Promise<FillClaim>;
+  close(): Promise<void>;
+}
+
+export interface ClusterDeps {
+  readonly config: ClusterConfig;
+  readonly stat: (digest: Digest) => Promise<BlobInfo | undefined>;
+  readonly policyOf: (upstream: string) => TagPolicy;
+  readonly events: FillClaimEvents;
+}
+
+export async function openCluster(deps: ClusterDeps): Promise<Cluster> {
+  const { config } = deps;
+  const nodeId = `${hostname()}:${process.pid}`;
+  const redis = await connectRedis(config.redisUrl, `berth-${nodeId}`);
+  const subscriber = await connectRedis(config.redisUrl, `berth-sub-${nodeId}`).catch(async (err: unknown) => {
+    redis.disconnect();
+    throw err;
+  });
+  const leases = new Leases(redis, config.keyPrefix, nodeId);
+  const notifier = new Notifier(redis, subscriber);
+  const tags = new RedisTagIndex(redis, leases, notifier, { prefix: config.keyPrefix, policyOf: deps.policyOf, resolveLeaseMs: 5_000 });
+  const claims = new FillClaims(leases, notifier, deps.stat, { leaseTtlMs: config.leaseTtlMs, waitTimeoutMs: config.waitTimeoutMs, prefix: config.keyPrefix }, deps.events);
+  return {
+    tags,
+    claim: claims.claim,
+    close: async () => {
+      await tags.close();
+      subscriber.disconnect();
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}

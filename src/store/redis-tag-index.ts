@@ -1,0 +1,179 @@
+/**
+ * The tag index shared by every node through Redis: one hash per tag (field = accepted types,
+ * value = the entry as JSON) that expires tagTtl + maxStale after its last update. A local LRU
+ * mirrors what this node has seen, for the synchronous reads; `lookup` asks Redis when the
+ * local copy is missing or stale, so a tag resolved on one node is fresh on all of them.
+ * Resolution is single-flight across the cluster: a node that finds the shared entry missing
+ * or stale takes a short lease on it; the others wait (bounded) for its answer.
+ */
+import type { Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
+import type { Leases, Lease } from '../cluster/lease.js';
+import type { Notifier } from '../cluster/notifier.js';
+import type { TagEntry, TagIndex, TagKey } from './tag-index.js';
+
+export interface TagPolicy {
+  readonly tagTtlMs: number;
+  readonly maxStaleMs: number;
+}
+
+export interface RedisTagIndexOptions {
+  readonly prefix: string;
+  readonly policyOf: (upstream: string) => TagPolicy;
+  /** How long a resolving node holds a tag, and how long the others wait for it. */
+  readonly resolveLeaseMs: number;
+  readonly now?: () => number;
+  readonly maxEntries?: number;
+}
+
+function isEntry(v: unknown): v is TagEntry {
+  if (typeof v !== 'object' || v === null) return false;
+  const e = v as Record<string, unknown>;
+  return typeof e.digest === 'string' && typeof e.mediaType === 'string' && typeof e.size === 'number' && typeof e.fetchedAt === 'number';
+}
+
+function parse(text: string | null | undefined): TagEntry | undefined {
+  if (!text) return undefined;
+  try {
+    const v: unknown = JSON.parse(text);
+    return isEntry(v) ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const tagOf = (upstream: string, repository: string, tag: string): string => `${upstream}\n${repository}\n${tag}`;
+const localKey = (k: TagKey): string => `${tagOf(k.upstream, k.repository, k.tag)}\n${k.accept}`;
+
+export class RedisTagIndex implements TagIndex {
+  private readonly map: LRUCache<string, TagEntry>;
+  private readonly resolving = new Map<string, Lease>();
+  private readonly now: () => number;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly leases: Leases,
+    private readonly notifier: Notifier,
+    private readonly opts: RedisTagIndexOptions,
+  ) {
+    this.map = new LRUCache<string, TagEntry>({ max: opts.maxEntries ?? 200_000 });
+    this.now = opts.now ?? Date.now;
+  }
+
+  private hashKey(upstream: string, repository: string, tag: string): string {
+    return `${this.opts.prefix}tag:${tagOf(upstream, repository, tag)}`;
+  }
+
+  private channel(k: TagKey): string {
+    return `${this.opts.prefix}tag:${localKey(k)}`;
+  }
+
+  get(key: TagKey): TagEntry | undefined {
+    return this.map.get(localKey(key));
+  }
+
+  async lookup(key: TagKey): Promise<TagEntry | undefined> {
+    const lk = localKey(key);
+    const shared = await this.read(key);
+    if (shared === 'error') return undefined;
+    if (shared && this.fresh(key.upstream, shared)) return shared;
+    if (this.resolving.has(lk)) return shared;
+    const sub = await this.notifier.listen(this.channel(key));
+    try {
+      const got = await this.leases.tryAcquire(`tag:${lk}`, this.opts.resolveLeaseMs);
+      if (got.kind === 'acquired') {
+        this.resolving.set(lk, got.lease);
+        const timer = setTimeout(() => this.release(lk), this.opts.resolveLeaseMs);
+        timer.unref();
+        return shared;
+      }
+      if (got.kind === 'unavailable') return shared;
+      await sub.next(this.opts.resolveLeaseMs);
+      const after = await this.read(key);
+      return after === 'error' ? shared : (after ?? shared);
+    } finally {
+      sub.close();
+    }
+  }
+
+  set(key: TagKey, entry: TagEntry): void {
+    const lk = localKey(key);
+    this.map.set(lk, entry);
+    const p = this.opts.policyOf(key.upstream);
+    const h = this.hashKey(key.upstream, key.repository, key.tag);
+    this.redis
+      .multi()
+      .hset(h, key.accept, JSON.stringify(entry))
+      .pexpire(h, Math.max(1, p.tagTtlMs + p.maxStaleMs))
+      .exec()
+      .then(() => this.finish(key), () => this.finish(key));
+  }
+
+  delete(key: TagKey): void {
+    this.map.delete(localKey(key));
+    this.redis.hdel(this.hashKey(key.upstream, key.repository, key.tag), key.accept).then(() => this.finish(key), () => this.finish(key));
+  }
+
+  deleteTag(upstream: string, repository: string, tag: string): void {
+    const prefix = `${tagOf(upstream, repository, tag)}\n`;
+    for (const k of [...this.map.keys()]) if (k.startsWith(prefix)) this.map.delete(k);
+    const done = (): void => {
+      for (const lk of [...this.resolving.keys()]) {
+        if (!lk.startsWith(prefix)) continue;
+        this.release(lk);
+        void this.notifier.publish(`${this.opts.prefix}tag:${lk}`, 'deleted');
+      }
+    };
+    this.redis.del(this.hashKey(upstream, repository, tag)).then(done, done);
+  }
+
+  size(): number {
+    return this.map.size;
+  }
+
+  variants(upstream: string, repository: string, tag: string): Array<{ readonly accept: string; readonly entry: TagEntry }> {
+    const prefix = `${tagOf(upstream, repository, tag)}\n`;
+    const out: Array<{ accept: string; entry: TagEntry }> = [];
+    for (const [k, entry] of this.map.entries()) if (k.startsWith(prefix)) out.push({ accept: k.slice(prefix.length), entry });
+    return out;
+  }
+
+  *entries(): Generator<readonly [TagKey, TagEntry]> {
+    for (const [k, e] of this.map.entries()) {
+      const [upstream, repository, tag, accept] = k.split('\n');
+      if (upstream !== undefined && repository !== undefined && tag !== undefined && accept !== undefined) yield [{ upstream, repository, tag, accept }, e];
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const lk of [...this.resolving.keys()]) this.release(lk);
+  }
+
+  private fresh(upstream: string, e: TagEntry): boolean {
+    return this.now() - e.fetchedAt < this.opts.policyOf(upstream).tagTtlMs;
+  }
+
+  private async read(key: TagKey): Promise<TagEntry | undefined | 'error'> {
+    try {
+      const e = parse(await this.redis.hget(this.hashKey(key.upstream, key.repository, key.tag), key.accept));
+      if (e) this.map.set(localKey(key), e);
+      return e;
+    } catch {
+      return 'error';
+    }
+  }
+
+  /** The shared entry changed: let go of this node's resolve lease and wake the waiting nodes. */
+  private finish(key: TagKey): void {
+    const lk = localKey(key);
+    if (this.resolving.has(lk)) this.release(lk);
+    void this.notifier.publish(this.channel(key), 'set');
+  }
+
+  private release(lk: string): void {
+    const lease = this.resolving.get(lk);
+    if (!lease) return;
+    this.resolving.delete(lk);
+    void lease.release();
+  }
+}
