@@ -19,10 +19,10 @@ import { PullThroughReferrers } from './proxy/referrers.js';
 import { FreeSpace } from './store/free-space.js';
 import { ManifestStore } from './store/manifest-store.js';
 import { layoutOf } from './store/paths.js';
-import { Pins, parsePin, type PinRule } from './store/pins.js';
+import { Pins, parsePins } from './store/pins.js';
 import { SizeCap } from './store/size-cap.js';
 import { LocalSource } from './proxy/prefetch-local.js';
-import { Schedules } from './proxy/schedules.js';
+import { Schedules, upstreamTags } from './proxy/schedules.js';
 import { parseDigest } from './oci/digest.js';
 import { parsePlatform, type Platform } from './oci/platform.js';
 import { FileTagIndex, type TagIndex } from './store/tag-index.js';
@@ -30,6 +30,9 @@ import { openBlobStore } from './store/open-store.js';
 import { Breaker, type BreakerState } from './upstream/breaker.js';
 import { UpstreamProbe } from './upstream/reachability.js';
 import { RegistryClient } from './upstream/registry-client.js';
+import { poolFromConfig } from './upstream/credential-pool.js';
+import { quotaEvents } from './observability/quota-events.js';
+import { setUpStatus } from './http/status-setup.js';
 import { Router } from './upstream/router.js';
 import { berthVersion } from './version.js';
 
@@ -58,7 +61,10 @@ export interface StartOptions {
 
 export async function startBerth(config: Config, logger: Logger, opts: StartOptions = {}): Promise<Berth> {
   const metrics = createMetrics(opts.processMetrics ?? true);
-  const pinRules = pinRulesOf(config);
+  const pinRules = parsePins(config.pins, {
+    defaultUpstream: config.defaultUpstream,
+    upstreamOf: (host) => config.upstreams.find((u) => u.name === host || u.aliases.includes(host))?.name,
+  });
   const cap: SizeCap = new SizeCap(layoutOf(config.storage.path).state, config.storage, {
     filling: (digest: string): boolean => fills.inUse(digest),
     protectedDigests: (): Promise<ReadonlySet<string>> => pins.protectedDigests(),
@@ -115,7 +121,8 @@ export async function startBerth(config: Config, logger: Logger, opts: StartOpti
       },
     });
     metrics.breakerState.set({ upstream: u.name }, 0);
-    return { upstream: new RegistryClient({ config: effective, metrics, external, now: Date.now, breaker }), aliases: u.aliases };
+    const pool = poolFromConfig(effective, Date.now, quotaEvents(u.name, metrics, logger));
+    return { upstream: new RegistryClient({ config: effective, metrics, external, now: Date.now, breaker, pool }), aliases: u.aliases, breaker, pool };
   });
   const router = new Router(clients, config.defaultUpstream);
 
@@ -170,7 +177,7 @@ export async function startBerth(config: Config, logger: Logger, opts: StartOpti
       source: new LocalSource({ router, manifests, blobs, touch: (digest) => cap.used(digest) }),
       pins,
       tags,
-      listTags: (upstream, repository) => listUpstreamTags(router, upstream, repository),
+      listTags: upstreamTags(router),
       logger,
     },
   );
@@ -197,9 +204,15 @@ export async function startBerth(config: Config, logger: Logger, opts: StartOpti
   const access = clientAccess.deps;
 
   const version = berthVersion();
+  const status = config.status.enabled
+    ? setUpStatus({
+        config, metrics, fills, version, realm: access.realm, now: Date.now,
+        upstreams: clients.map((c, i) => ({ name: c.upstream.name, quotaFloor: config.upstreams[i]!.quotaFloor, breaker: c.breaker, pool: c.pool, probe: probes[i]!.state })),
+      })
+    : undefined;
   const metricsListen = config.metrics.enabled ? config.metrics.listen : undefined;
   const app = createKoaApp(
-    { router, blobs, manifests, referrers, metrics, metricsEnabled: config.metrics.enabled && metricsListen === undefined, readiness, access, version },
+    { router, blobs, manifests, referrers, metrics, metricsEnabled: config.metrics.enabled && metricsListen === undefined, readiness, access, version, ...(status ? { status: status.route } : {}) },
     logger,
   );
   const listeners = await startListeners({
@@ -215,6 +228,7 @@ export async function startBerth(config: Config, logger: Logger, opts: StartOpti
   const { server, url, metricsUrl } = listeners;
   logger.info({ url, metricsUrl, tls: config.tls !== undefined, clientAuth: config.auth !== undefined, data: config.storage.path, upstreams: config.upstreams.map((u) => u.name) }, 'listening');
   schedules.start();
+  status?.stats.start();
   const reload = async (): Promise<void> => {
     await Promise.all([listeners.reloadTls(), clientAccess.reload()]);
   };
@@ -223,6 +237,7 @@ export async function startBerth(config: Config, logger: Logger, opts: StartOpti
   const close = (): Promise<void> => {
     closing ??= (async () => {
       clientAccess.close();
+      status?.stats.stop();
       await schedules.close();
       await listeners.close(config.shutdownGraceMs);
       await cap.close();
@@ -235,22 +250,6 @@ export async function startBerth(config: Config, logger: Logger, opts: StartOpti
     return closing;
   };
   return { server, url, ...(metricsUrl !== undefined ? { metricsUrl } : {}), metrics, fills, cache: cap, schedules, reload, close };
-}
-
-function pinRulesOf(config: Config): PinRule[] {
-  const upstreamOf = (host: string): string | undefined => config.upstreams.find((u) => u.name === host || u.aliases.includes(host))?.name;
-  return config.pins.map((text) => {
-    const rule = parsePin(text, { defaultUpstream: config.defaultUpstream, upstreamOf });
-    if (typeof rule === 'string') throw new Error(`pins: ${rule}`);
-    return rule;
-  });
-}
-
-async function listUpstreamTags(router: Router, upstream: string, repository: string): Promise<string[]> {
-  const got = await router.get(upstream)?.getJson(repository, 'tags/list?n=1000');
-  if (got?.kind !== 'found') return [];
-  const doc = JSON.parse(got.value.bytes.toString('utf8')) as { tags?: unknown };
-  return Array.isArray(doc.tags) ? doc.tags.filter((t): t is string => typeof t === 'string') : [];
 }
 
 /** The single-node tag index: in memory and in state/tags.jsonl. */

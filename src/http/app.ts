@@ -5,7 +5,9 @@ import { accessLog } from './access-log.js';
 import { clientAuth } from './client-auth.js';
 import { errorMiddleware } from './errors.js';
 import { identityHeaders } from './identity.js';
+import { pullCounter } from './pull-counter.js';
 import { apiRoutes } from './router.js';
+import { statusRoutes } from './status-routes.js';
 import type { Services } from './services.js';
 import type { RequestState } from './state.js';
 import { RegistryError } from '../oci/errors.js';
@@ -21,6 +23,10 @@ export function createKoaApp(services: Services, logger: Logger): Koa<RequestSta
   app.use(accessLog(logger, services.metrics));
   app.use(errorMiddleware());
   app.use(clientAuth(services.access));
+  if (services.status) {
+    app.use(statusRoutes(services.status));
+    app.use(pullCounter(services.status.pulled));
+  }
   app.use(apiRoutes(services));
   app.use(async (ctx) => {
     ctx.state.route = 'unknown';

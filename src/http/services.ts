@@ -6,6 +6,7 @@ import type { PullThroughReferrers } from '../proxy/referrers.js';
 import type { Router } from '../upstream/router.js';
 import type { ClientAuthDeps } from './client-auth.js';
 import type { Readiness } from './readiness.js';
+import type { StatusRouteDeps } from './status-routes.js';
 
 export interface Services {
   readonly router: Router;
@@ -20,4 +21,6 @@ export interface Services {
   readonly access: ClientAuthDeps;
   /** Sent in X-Berth-Version. */
   readonly version: string;
+  /** The status page and /status.json; absent when `status.enabled` is false. */
+  readonly status?: StatusRouteDeps & { readonly pulled: (image: string) => void };
 }

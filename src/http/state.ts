@@ -6,6 +6,8 @@ export interface RequestState {
   route: string;
   cache?: string;
   upstream?: string;
+  /** The repository at that upstream (route.ts), for the status page's most-pulled list. */
+  repository?: string;
   /** The authenticated client's name (client auth on). */
   client?: string;
   /** Set by the client-auth middleware: the refusal for an upstream, or undefined to allow. */

@@ -15,6 +15,9 @@ export interface Metrics {
   readonly upstreamBytes: Counter<'upstream'>;
   readonly rateLimitRemaining: Gauge<'upstream'>;
   readonly rateLimitLimit: Gauge<'upstream'>;
+  /** Per pool member; `credential` is its configured name (`default`, `anonymous`), never a secret. */
+  readonly credentialRemaining: Gauge<'upstream' | 'credential'>;
+  readonly quotaBelowFloor: Gauge<'upstream'>;
   readonly tokenFetches: Counter<'upstream' | 'result'>;
   readonly fillsInProgress: Gauge;
   readonly fillResults: Counter<'result'>;
@@ -58,6 +61,8 @@ export function createMetrics(withProcessMetrics = true): Metrics {
     upstreamBytes: new Counter({ name: 'berth_upstream_bytes_total', help: 'Blob bytes received from upstreams.', labelNames: ['upstream'], registers }),
     rateLimitRemaining: new Gauge({ name: 'berth_upstream_ratelimit_remaining', help: 'Latest ratelimit-remaining an upstream reported.', labelNames: ['upstream'], registers }),
     rateLimitLimit: new Gauge({ name: 'berth_upstream_ratelimit_limit', help: 'Latest ratelimit-limit an upstream reported.', labelNames: ['upstream'], registers }),
+    credentialRemaining: new Gauge({ name: 'berth_upstream_credential_ratelimit_remaining', help: 'Latest ratelimit-remaining seen for each credential of an upstream (by configured name).', labelNames: ['upstream', 'credential'], registers }),
+    quotaBelowFloor: new Gauge({ name: 'berth_upstream_quota_below_floor', help: '1 while the best credential of an upstream has fewer pulls left than its quotaFloor (cached tags are then not revalidated).', labelNames: ['upstream'], registers }),
     tokenFetches: new Counter({ name: 'berth_upstream_token_fetches_total', help: 'Bearer token requests to upstream realms.', labelNames: ['upstream', 'result'], registers }),
     fillsInProgress: new Gauge({ name: 'berth_fills_in_progress', help: 'Blob fills from upstreams running now.', registers }),
     fillResults: new Counter({ name: 'berth_fills_total', help: 'Finished blob fills by result (committed, failed, uncached).', labelNames: ['result'], registers }),
@@ -71,6 +76,6 @@ export function createMetrics(withProcessMetrics = true): Metrics {
     breakerState: new Gauge({ name: 'berth_upstream_breaker_state', help: 'Circuit breaker per upstream: 0 closed, 1 half-open (probing), 2 open (not dialled).', labelNames: ['upstream'], registers }),
     tlsReloads: new Counter({ name: 'berth_tls_reloads_total', help: 'TLS certificate reloads (SIGHUP or file change) by result (reloaded, unchanged, failed).', labelNames: ['result'], registers }),
     tlsCertExpiry: new Gauge({ name: 'berth_tls_certificate_expiry_timestamp_seconds', help: 'notAfter of the certificate being served, as a Unix time.', registers }),
-    staleServed: new Counter({ name: 'berth_stale_served_total', help: 'Tag answers served past their TTL, by reason (revalidating, upstream_error, ratelimited, offline).', labelNames: ['upstream', 'reason'], registers }),
+    staleServed: new Counter({ name: 'berth_stale_served_total', help: 'Tag answers served past their TTL, by reason (revalidating, upstream_error, ratelimited, offline, quota_floor).', labelNames: ['upstream', 'reason'], registers }),
   };
 }

@@ -13,6 +13,12 @@ export interface FillEvents {
   storeError?(cause: string): void;
 }
 
+export interface FillProgress {
+  readonly digest: string;
+  readonly written: number;
+  readonly size: number;
+}
+
 /** Free bytes on the store's disk beyond what a caller asks for. */
 export interface SpaceCheck {
   fits(bytes: number): Promise<boolean>;
@@ -53,6 +59,11 @@ export class Fills {
     let n = 0;
     for (const f of this.running.values()) if (f.state === 'running' && f.size > f.written) n += f.size - f.written;
     return n;
+  }
+
+  /** Running fills, read-only (status page): bytes written so far against the size (-1 until known). */
+  list(): FillProgress[] {
+    return [...this.running.values()].map((f) => ({ digest: f.digest.value, written: f.written, size: f.size }));
   }
 
   get(digest: string): Fill | undefined {

@@ -26,7 +26,7 @@ export interface ManifestAnswer {
 
 export interface ManifestEvents {
   cache(kind: 'tag' | 'manifest', result: 'hit' | 'miss' | 'stale' | 'coalesced'): void;
-  stale(upstream: string, reason: 'revalidating' | 'upstream_error' | 'ratelimited' | 'offline'): void;
+  stale(upstream: string, reason: 'revalidating' | 'upstream_error' | 'ratelimited' | 'offline' | 'quota_floor'): void;
   storeError(err: unknown): void;
 }
 
@@ -57,6 +57,12 @@ export class PullThroughManifests {
     }
     const negKey = `${key.upstream}\n${repository}\n${tag}`;
     if (!cached && this.negative.get(negKey)) return { kind: 'absent' };
+    // Below the upstream's quota floor a tag within maxStale is served as it is, not revalidated.
+    if (cached && this.withinMaxStale(cached, policy) && upstream.belowQuotaFloor?.() === true) {
+      this.events.cache('tag', 'stale');
+      this.events.stale(upstream.name, 'quota_floor');
+      return { kind: 'found', value: { entry: cached, cache: 'STALE' } };
+    }
     const flight = this.tagFlights.run(`${negKey}\n${key.accept}`, () => this.resolve(upstream, key, negKey, policy));
     if (cached && policy.revalidate === 'background' && this.withinMaxStale(cached, policy)) {
       void flight.promise.catch(() => undefined);

@@ -7,6 +7,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Platform } from '../oci/platform.js';
 import type { PinRule, Pins } from '../store/pins.js';
 import type { TagIndex } from '../store/tag-index.js';
+import type { Router } from '../upstream/router.js';
 import { imageTargets, planPrefetch, runPrefetch, type ImageSource, type PrefetchResult, type PrefetchTarget } from './prefetch.js';
 
 export interface ScheduleSettings {
@@ -28,6 +29,16 @@ export interface ScheduleDeps {
 }
 
 const MAX_TAGS_PER_PIN = 100;
+
+/** Tags of a repository from its upstream's tags list (first page), for glob pins. */
+export function upstreamTags(router: Router): ScheduleDeps['listTags'] {
+  return async (upstream, repository) => {
+    const got = await router.get(upstream)?.getJson(repository, 'tags/list?n=1000');
+    if (got?.kind !== 'found') return [];
+    const doc = JSON.parse(got.value.bytes.toString('utf8')) as { tags?: unknown };
+    return Array.isArray(doc.tags) ? doc.tags.filter((t): t is string => typeof t === 'string') : [];
+  };
+}
 
 export class Schedules {
   private readonly timers: NodeJS.Timeout[] = [];

@@ -62,6 +62,15 @@ export function parsePin(text: string, naming: PinNaming): PinRule | string {
   return { text, upstream, repository: rest, ...(tag !== undefined && digest === undefined ? { tag } : {}), ...(digest !== undefined ? { digest } : {}), literal };
 }
 
+/** Every pattern of the config; throws naming the first bad one (a startup error). */
+export function parsePins(texts: readonly string[], naming: PinNaming): PinRule[] {
+  return texts.map((text) => {
+    const rule = parsePin(text, naming);
+    if (typeof rule === 'string') throw new Error(`pins: ${rule}`);
+    return rule;
+  });
+}
+
 export interface PinSources {
   /** Every cached tag answer. */
   readonly tags: () => Iterable<readonly [TagKey, TagEntry]>;

@@ -4,6 +4,7 @@ import type { UpstreamConfig } from '../config/types.js';
 import type { Metrics } from '../observability/metrics.js';
 import { UpstreamAuth } from './auth.js';
 import type { Breaker } from './breaker.js';
+import { poolFromConfig, type CredentialPool, type PoolMember } from './credential-pool.js';
 import { dump, failureOf, header, readLimited, type Call } from './http-call.js';
 import { parseRateLimit, retryAfterMs, type RateLimit } from './ratelimit.js';
 import type { BlobBody, BlobHead, ManifestBody, ManifestHead, Outcome, PassThroughBody, Upstream } from './types.js';
@@ -21,6 +22,8 @@ export interface ClientDeps {
   readonly onRateLimit?: (rl: RateLimit) => void;
   /** Fails requests fast while the upstream is known to be down. */
   readonly breaker?: Breaker;
+  /** Whose credentials each request carries; default: built from the config, without events. */
+  readonly pool?: CredentialPool;
 }
 
 interface Exchange {
@@ -31,6 +34,8 @@ interface Exchange {
   readonly headers: Record<string, string>;
   readonly signal?: AbortSignal;
   readonly followRedirects: boolean;
+  /** A counted request's reserved pool member; free requests take the pool's pick. */
+  readonly member?: PoolMember;
 }
 
 export class RegistryClient implements Upstream {
@@ -39,10 +44,12 @@ export class RegistryClient implements Upstream {
   private readonly prefix: string;
   private readonly pool: Pool;
   private readonly auth: UpstreamAuth;
+  readonly credentials: CredentialPool;
 
   constructor(private readonly deps: ClientDeps) {
     const c = deps.config;
     this.name = c.name;
+    this.credentials = deps.pool ?? poolFromConfig(c, deps.now);
     this.base = new URL(c.url);
     this.prefix = this.base.pathname.replace(/\/+$/, '');
     this.pool = new Pool(this.base.origin, {
@@ -75,8 +82,11 @@ export class RegistryClient implements Upstream {
     };
   }
 
+  /** A manifest GET is what Docker Hub counts as a pull: it goes out with the credential that has the most quota left. */
   async getManifest(repository: string, reference: string, accept: string): Promise<Outcome<ManifestBody>> {
-    const call = await this.exchange({ kind: 'manifest_get', method: 'GET', repository, path: `/v2/${repository}/manifests/${reference}`, headers: { accept }, followRedirects: true });
+    const lease = this.credentials.reserve();
+    if (lease.kind === 'exhausted') return { kind: 'ratelimited', retryAfter: String(Math.ceil(lease.retryAfterMs / 1000)) };
+    const call = await this.exchange({ kind: 'manifest_get', method: 'GET', repository, path: `/v2/${repository}/manifests/${reference}`, headers: { accept }, followRedirects: true, member: lease.member }).finally(() => lease.release());
     if (call.kind === 'error') return { kind: 'unreachable', cause: call.cause };
     const res = call.res;
     if (res.statusCode !== 200) {
@@ -136,6 +146,10 @@ export class RegistryClient implements Upstream {
     return { kind: 'found', value: { status: 200, bytes, headers } };
   }
 
+  belowQuotaFloor(): boolean {
+    return this.credentials.belowFloor();
+  }
+
   async close(): Promise<void> {
     await this.pool.close();
   }
@@ -160,16 +174,17 @@ export class RegistryClient implements Upstream {
 
   /** Auth (one refresh on 401), bounded retries on connection errors and 5xx, redirects. */
   private async attempts(x: Exchange): Promise<Call> {
-    let authHeader = await this.auth.headerFor(x.repository);
+    const member = x.member ?? this.credentials.pick();
+    let authHeader = await this.auth.headerFor(x.repository, member);
     let refreshed = false;
     let attempt = 0;
     for (;;) {
-      const call = await this.once(x, authHeader);
+      const call = await this.once(x, authHeader, member);
       if (call.kind === 'response') {
         const res = call.res;
         if (res.statusCode === 401 && !refreshed) {
           refreshed = true;
-          const next = await this.auth.afterUnauthorized(header(res, 'www-authenticate'), x.repository);
+          const next = await this.auth.afterUnauthorized(header(res, 'www-authenticate'), x.repository, member);
           if (next === undefined) return call;
           await dump(res);
           authHeader = next;
@@ -197,7 +212,7 @@ export class RegistryClient implements Upstream {
     await new Promise((r) => setTimeout(r, wait));
   }
 
-  private async once(x: Exchange, authHeader: string | undefined): Promise<Call> {
+  private async once(x: Exchange, authHeader: string | undefined, member: PoolMember): Promise<Call> {
     const c = this.deps.config;
     const started = performance.now();
     const headers: Record<string, string> = { 'user-agent': 'berth', ...x.headers };
@@ -205,6 +220,7 @@ export class RegistryClient implements Upstream {
     try {
       let res = await this.pool.request({ path: this.prefix + x.path, method: x.method, headers, ...(x.signal ? { signal: x.signal } : {}) });
       this.observe(x.kind, res, started);
+      this.credentials.observe(member, res.statusCode, (h) => header(res, h));
       let hops = 0;
       let from = new URL(this.base.origin + this.prefix + x.path);
       while (x.followRedirects && res.statusCode >= 300 && res.statusCode < 400 && res.statusCode !== 304 && hops < MAX_REDIRECTS) {

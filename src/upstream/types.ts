@@ -49,5 +49,7 @@ export interface Upstream {
   getBlob(repository: string, digest: string, from: number, signal?: AbortSignal): Promise<Outcome<BlobBody>>;
   /** GET of a small JSON document (tags list, referrers) relayed as-is. */
   getJson(repository: string, pathAndQuery: string, accept?: string): Promise<Outcome<PassThroughBody>>;
+  /** True while the best credential has fewer pulls left than the upstream's quotaFloor. */
+  belowQuotaFloor?(): boolean;
   close(): Promise<void>;
 }

@@ -33,7 +33,7 @@ describe('invalid files name the key and the problem', () => {
   it('unknown key at the top level, nested, and inside an upstream', () => {
     const errors = errorsFor(`lisen: 1\nstorage: { pth: /x }\n${HUB}    tagTTL: 5m\n`);
     assertError(errors, /^lisen: unknown key/);
-    assertError(errors, /^storage\.pth: unknown key \(allowed keys: path, maxSize, fsync, highWatermark, lowWatermark\)/);
+    assertError(errors, /^storage\.pth: unknown key \(allowed keys: path, maxSize, fsync, highWatermark, lowWatermark, backend, s3, localCache\)/);
     assertError(errors, /^upstreams\.docker\.io\.tagTTL: unknown key .*tagTtl/);
     assert.equal(errors.length, 3);
   });

@@ -10,7 +10,7 @@ describe('embedded defaults', () => {
   it('produce a complete config when there is no file', () => {
     const config = mustLoad({ cwd: '/srv/berth' });
     assert.deepEqual(config.listen, { host: '127.0.0.1', port: 5000 });
-    assert.deepEqual(config.storage, { path: '/srv/berth/berth-data', maxSize: 0, fsync: true, highWatermark: 0.95, lowWatermark: 0.85 });
+    assert.deepEqual(config.storage, { path: '/srv/berth/berth-data', maxSize: 0, fsync: true, highWatermark: 0.95, lowWatermark: 0.85, backend: 'fs' });
     assert.equal(config.defaultUpstream, 'docker.io');
     assert.equal(config.offline, false);
     assert.equal(config.shutdownGraceMs, 30_000);

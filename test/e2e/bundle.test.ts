@@ -32,14 +32,14 @@ describe('export and import bundles', () => {
         { platform: { os: 'linux', architecture: 'arm64', variant: 'v8' }, layerSizes: [1 * MiB] },
       ],
     }));
-    app = await pushImage(registry.url, 'bundle/app', '2.0', makeImageSpec({ seed: 'bundle-app', layerSizes: [3 * MiB, 4096], mediaTypeFamily: 'docker' }));
-    tool = await pushImage(registry.url, 'library/tool', '1.0', makeImageSpec({ seed: 'bundle-tool', layerSizes: [512 * 1024], mediaTypeFamily: 'oci' }));
+    app = await pushImage(registry.url, 'bundle/app', '1.0', makeImageSpec({ seed: 'bundle-app', layerSizes: [3 * MiB, 4096], mediaTypeFamily: 'docker' }));
+    tool = await pushImage(registry.url, 'library/tool', '1.5', makeImageSpec({ seed: 'bundle-tool', layerSizes: [512 * 1024], mediaTypeFamily: 'oci' }));
     proxy = await startFaultProxy(registry.url);
     tmp = await makeTempDir('bundle');
     first = await startMirror({ upstreams: { 'docker.io': proxy.url }, dataDir: join(tmp.path, 'connected') });
     await pullOk(first.url, idx, tmp.path, { all: true });
     await pullOk(first.url, app, tmp.path);
-    await pullOk(first.url, { ...tool, ref: 'tool:1.0' }, tmp.path);
+    await pullOk(first.url, { ...tool, ref: 'tool:1.5' }, tmp.path);
     bundle = join(tmp.path, 'bundle.tar');
   });
 
@@ -51,18 +51,24 @@ describe('export and import bundles', () => {
   });
 
   test('export writes an OCI layout tar that skopeo reads, while the daemon runs', async () => {
-    const r = await berthCli(['export', '--config', first.configFile, '-o', bundle, 'bundle/idx:1.0', 'bundle/app:2.0', 'tool:1.0']);
+    const r = await berthCli(['export', '--config', first.configFile, '-o', bundle, 'bundle/idx:1.0', 'bundle/app:1.0', 'tool:1.5']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /wrote .*bundle\.tar: 3 image\(s\)/);
-    const unique = await skopeoInspectRaw(`oci-archive:${bundle}:2.0`);
+    const unique = await skopeoInspectRaw(`oci-archive:${bundle}:1.5`);
     assert.equal(unique.code, 0, unique.stderr);
-    assert.equal(unique.stdout, app.manifest.toString('utf8'));
+    assert.equal(unique.stdout, tool.manifest.toString('utf8'));
     // Two images are tagged 1.0: their ref names carry the repository.
     const shared = await skopeoInspectRaw(`oci-archive:${bundle}:bundle/idx:1.0`);
     assert.equal(shared.code, 0, shared.stderr);
     assert.equal(shared.stdout, idx.manifest.toString('utf8'));
-    const index = JSON.parse((await readFile(bundle)).toString('latin1').match(/\{\s*"schemaVersion": 2,\s*"mediaType": "application\/vnd\.oci\.image\.index\.v1\+json",\s*"manifests"[\s\S]*?\n\}/)![0]) as { manifests: Array<{ annotations: Record<string, string> }> };
-    assert.deepEqual(index.manifests.map((m) => m.annotations['io.containerd.image.name']), ['docker.io/bundle/idx:1.0', 'docker.io/bundle/app:2.0', 'docker.io/library/tool:1.0']);
+    const index = JSON.parse((await readFile(bundle)).toString('latin1').match(/\{\s*"schemaVersion": 2,\s*"mediaType": "application\/vnd\.oci\.image\.index\.v1\+json",\s*"manifests"[\s\S]*?\n\}/)![0]) as { manifests: Array<{ mediaType: string; annotations: Record<string, string> }> };
+    const names = index.manifests.map((m) => [m.annotations['io.containerd.image.name'], m.annotations['org.opencontainers.image.ref.name'], m.mediaType]);
+    assert.deepEqual(names, [
+      ['docker.io/bundle/idx:1.0', 'bundle/idx:1.0', idx.mediaType],
+      // Docker-typed manifests keep their type (byte-exact); skopeo's oci transport only selects OCI-typed entries.
+      ['docker.io/bundle/app:1.0', 'bundle/app:1.0', app.mediaType],
+      ['docker.io/library/tool:1.5', '1.5', tool.mediaType],
+    ]);
 
     const missing = await berthCli(['export', '--config', first.configFile, '-o', join(tmp.path, 'x.tar'), 'bundle/none:1']);
     assert.equal(missing.code, 1);
@@ -88,7 +94,7 @@ describe('export and import bundles', () => {
       const gets = proxy.count('GET', /\/blobs\//);
       await pullOk(offline.url, idx, tmp.path, { all: true });
       await pullOk(offline.url, app, tmp.path);
-      await pullOk(offline.url, { ...tool, ref: 'tool:1.0' }, tmp.path);
+      await pullOk(offline.url, { ...tool, ref: 'tool:1.5' }, tmp.path);
       const out = join(tmp.path, 'by-digest');
       const host = offline.url.replace('http://', '');
       const byDigest = await skopeoCopy(`docker://${host}/bundle/app@${app.digest}`, `dir:${out}`);

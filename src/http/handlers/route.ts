@@ -9,6 +9,7 @@ export function routeOrThrow(router: Router, name: string, ns: string | undefine
   if (r.kind === 'unknown-registry') throw new RegistryError('NAME_UNKNOWN', 'registry is not configured on this mirror', { registry: r.registry });
   if (r.kind === 'invalid-name') throw new RegistryError('NAME_INVALID', 'invalid repository name');
   state.upstream = r.upstream.name;
+  state.repository = r.repository;
   // Access is decided on the route's upstream here, before any handler consults the cache.
   const refusal = state.authorize ? state.authorize(r.upstream.name) : new RegistryError('DENIED', 'no access decision');
   if (refusal) throw refusal;

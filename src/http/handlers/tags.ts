@@ -1,4 +1,4 @@
-/** GET /v2/<name>/tags/list: relayed from the upstream, with pagination links rewritten to our name. */
+/** GET /v2/<name>/tags/list: relayed from the upstream (X-Cache: MISS), with pagination links rewritten to our name. */
 import type { Context } from 'koa';
 import { failureToError } from '../errors.js';
 import type { Services } from '../services.js';
@@ -21,6 +21,9 @@ export async function handleTags(ctx: Ctx, s: Services, name: string, ns: string
     const ours = link.replace(`/v2/${repository}/`, `/v2/${name}/`);
     ctx.set('link', ns && !ours.includes('ns=') ? ours.replace(/\?([^>]*)>/, `?$1&ns=${encodeURIComponent(ns)}>`) : ours);
   }
+  // Tag lists are relayed, never cached: every answer came from the upstream just now.
+  ctx.state.cache = 'MISS';
+  ctx.set('x-cache', 'MISS');
   ctx.status = 200;
   ctx.type = 'application/json';
   ctx.body = got.value.bytes;
