@@ -11,7 +11,8 @@ export NO_PROXY='127.0.0.1,localhost,::1' no_proxy='127.0.0.1,localhost,::1'
 missing=()
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/usr/bin/$1" ]; }
 # ceph-mon, ceph-osd, radosgw, monmaptool (ceph-common) and redis-server: the object-storage and cluster tests.
-for tool in docker-registry skopeo nginx htpasswd openssl ceph-mon ceph-osd radosgw monmaptool redis-server; do
+# chromium: the status page test drives it headless through playwright-core.
+for tool in docker-registry skopeo nginx htpasswd openssl ceph-mon ceph-osd radosgw monmaptool redis-server chromium; do
   have "$tool" || missing+=("$tool")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
@@ -22,9 +23,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
   # Debian's docker-registry postinst may try to start a service; there is no systemd here.
   "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
     docker-registry skopeo nginx-light apache2-utils openssl \
-    ceph-mon ceph-osd radosgw ceph-common redis-server
+    ceph-mon ceph-osd radosgw ceph-common redis-server chromium
 fi
 
+# playwright-core drives Debian's chromium: never let it download a browser of its own.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 npm ci --no-audit --no-fund
 npx tsc -p tsconfig.json
 

@@ -9,7 +9,7 @@ const W = 640;
 const H = 200;
 const LEFT = 56;
 const RIGHT = W - 72;
-const TOP = 16;
+const TOP = 30;
 const BOTTOM = H - 30;
 const HIT_COLOR = '#2563eb';
 const SAVED_COLOR = '#16a34a';
@@ -67,7 +67,7 @@ export function renderChart(history: readonly HistoryPoint[]): string {
     `<text x="${RIGHT}" y="${H - 10}" text-anchor="end" fill="#6b7280">${escapeHtml(clock(last))} UTC</text>`,
     series(saved, SAVED_COLOR, 'bytes-saved'),
     series(hit, HIT_COLOR, 'hit-ratio'),
-    `<g transform="translate(${LEFT + 8},${TOP + 4})"><rect width="10" height="3" y="4" fill="${HIT_COLOR}"/><text x="14" y="9">hit ratio</text>`,
+    `<g transform="translate(${RIGHT - 190},2)"><rect width="10" height="3" y="4" fill="${HIT_COLOR}"/><text x="14" y="9">hit ratio</text>`,
     `<rect x="80" width="10" height="3" y="4" fill="${SAVED_COLOR}"/><text x="94" y="9">bytes saved</text></g>`,
     '</svg>',
   ].join('');
