@@ -70,7 +70,7 @@ export class CredentialPool {
     this.states = members.map(() => ({ restUntil: 0, pending: 0 }));
   }
 
-  /** The member for a free request (HEAD, blobs, tokens' first use): the one with the most left. */
+  /** The member for a free request (HEAD, blobs, tag lists): the one with the most left, resting or not. */
   pick(): PoolMember {
     const lease = this.choose(false);
     return lease.kind === 'use' ? lease.member : this.members[0]!;
