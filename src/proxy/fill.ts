@@ -10,6 +10,9 @@ import type { Digest } from '../oci/digest.js';
 import { DigestMismatchError, type BlobStore, type BlobWriter } from '../store/blob-store.js';
 import type { Failure, Upstream } from '../upstream/types.js';
 import { discard } from '../util/discard.js';
+import { RecentWindow } from './recent-window.js';
+
+const RECENT_BYTES = 4 * 1024 * 1024;
 
 export type FillState = 'starting' | 'running' | 'committed' | 'failed';
 
@@ -60,9 +63,10 @@ class FillSink extends Writable {
     let buffers = chunks.map((c) => c.chunk);
     if (this.skip > 0) buffers = this.dropSkipped(buffers);
     if (buffers.length === 0) return cb();
+    this.fill.received(buffers);
     this.writer.write(buffers).then(
       () => {
-        this.fill.progressed(buffers.reduce((n, b) => n + b.length, 0));
+        this.fill.progressed(buffers);
         cb();
       },
       (err: unknown) => cb(new StoreWriteError(err)),
@@ -92,10 +96,13 @@ export class Fill extends EventEmitter {
   state: FillState = 'starting';
   size = -1;
   written = 0;
+  /** Bytes received from upstream; at most the sink's buffer ahead of `written`. */
+  receivedBytes = 0;
   failure: Error | undefined;
   /** The store could not take the blob (disk full, read-only); clients are served uncached. */
   storeRefused = false;
   private writer: BlobWriter | undefined;
+  private readonly recent = new RecentWindow(RECENT_BYTES);
   /** Resolves once size is known and the temp file exists (or the blob is already stored). */
   readonly ready: Promise<{ readonly size: number } | FillRefusal>;
   readonly done: Promise<void>;
@@ -115,12 +122,29 @@ export class Fill extends EventEmitter {
     this.done = this.claimed();
   }
 
+  /** Bytes at `pos` still held in memory (a reader near the front of the fill), if any. */
+  recentBytes(pos: number, max: number): Buffer | undefined {
+    return this.recent.read(pos, max);
+  }
+
   get tempPath(): string | undefined {
     return this.writer?.tempPath;
   }
 
+  /**
+   * Called by the sink as bytes arrive, before they reach the temp file: readers at the front
+   * take them from memory at once instead of waiting for the disk write.
+   */
+  received(buffers: readonly Buffer[]): void {
+    this.recent.append(this.receivedBytes, buffers);
+    for (const b of buffers) this.receivedBytes += b.length;
+    this.emit('progress');
+  }
+
   /** Called by the sink after bytes reached the temp file. */
-  progressed(n: number): void {
+  progressed(buffers: readonly Buffer[]): void {
+    let n = 0;
+    for (const b of buffers) n += b.length;
     this.written += n;
     this.hooks.onBytes(n);
     this.emit('progress');
@@ -202,6 +226,8 @@ export class Fill extends EventEmitter {
     if (size < 0) this.size = this.written;
     this.state = 'committed';
     this.emit('progress');
+    // Readers still behind continue from the file; the window only serves the front.
+    setImmediate(() => this.recent.clear());
   }
 
   private refuse(why: FillRefusal): void {
@@ -216,6 +242,7 @@ export class Fill extends EventEmitter {
   private async fail(err: unknown): Promise<void> {
     this.failure = err instanceof Error ? err : new Error('fill failed');
     await this.writer?.abort().catch(() => undefined);
+    this.recent.clear();
     this.state = 'failed';
     this.emit('progress');
   }

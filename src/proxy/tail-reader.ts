@@ -7,7 +7,8 @@ import { Readable } from 'node:stream';
 import type { BlobStore, ByteRange } from '../store/blob-store.js';
 import type { Fill } from './fill.js';
 
-const CHUNK = 1024 * 1024;
+// Small enough that many concurrent readers stay light, large enough for few syscalls.
+const CHUNK = 256 * 1024;
 
 export class TailReader extends Readable {
   private fh: FileHandle | undefined;
@@ -77,15 +78,28 @@ export class TailReader extends Readable {
         // The blob's last byte is held back until the digest is verified, so a wrong body
         // can only ever end short, never complete.
         const committed = this.fill.state === 'committed';
-        const limit = committed || this.fill.size < 0 ? this.fill.written : Math.min(this.fill.written, this.fill.size - 1);
+        const front = Math.max(this.fill.written, this.fill.receivedBytes);
+        const limit = committed || this.fill.size < 0 ? front : Math.min(front, this.fill.size - 1);
         const available = Math.min(limit, this.range.end + 1) - this.pos;
         if (available > 0) {
           const want = Math.min(available, CHUNK);
-          const buf = Buffer.allocUnsafe(want);
-          const { bytesRead } = await fh.read(buf, 0, want, this.pos);
+          const held = this.fill.recentBytes(this.pos, want);
+          if (held) {
+            this.pos += held.length;
+            if (!this.push(held)) return;
+            continue;
+          }
+          if (this.pos >= this.fill.written) {
+            // Received but not yet on disk, and no longer held: wait for the write.
+            await new Promise<void>((resolve) => this.fill.once('progress', resolve));
+            if (this.destroyed) return;
+            continue;
+          }
+          const buf = Buffer.allocUnsafe(Math.min(want, this.fill.written - this.pos));
+          const { bytesRead } = await fh.read(buf, 0, buf.length, this.pos);
           if (bytesRead === 0) throw new Error('temp file shorter than written count');
           this.pos += bytesRead;
-          if (!this.push(bytesRead === want ? buf : buf.subarray(0, bytesRead))) return;
+          if (!this.push(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead))) return;
           continue;
         }
         if (this.fill.state === 'failed') throw this.fill.failure ?? new Error('fill failed');
