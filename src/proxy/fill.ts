@@ -12,7 +12,7 @@ import type { Failure, Upstream } from '../upstream/types.js';
 import { discard } from '../util/discard.js';
 import { RecentWindow } from './recent-window.js';
 
-const RECENT_BYTES = 4 * 1024 * 1024;
+const RECENT_BYTES = 2 * 1024 * 1024;
 
 export type FillState = 'starting' | 'running' | 'committed' | 'failed';
 

@@ -8,7 +8,7 @@ import type { BlobStore, ByteRange } from '../store/blob-store.js';
 import type { Fill } from './fill.js';
 
 // Small enough that many concurrent readers stay light, large enough for few syscalls.
-const CHUNK = 256 * 1024;
+const CHUNK = 128 * 1024;
 
 export class TailReader extends Readable {
   private fh: FileHandle | undefined;

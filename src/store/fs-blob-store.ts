@@ -8,7 +8,13 @@ import { newHasher, parseDigest, type Digest } from '../oci/digest.js';
 import { DigestMismatchError, type BlobInfo, type BlobStore, type BlobWriter, type ByteRange, type StoredBlob } from './blob-store.js';
 import { blobPath, layoutOf, type Layout } from './paths.js';
 
-const READ_BUFFER = 1024 * 1024;
+/**
+ * Read buffers for serving committed blobs share a budget: one client gets large reads (few
+ * syscalls, near disk speed), many clients get smaller ones so memory stays bounded.
+ */
+const READ_BUDGET = 32 * 1024 * 1024;
+const MIN_READ = 256 * 1024;
+const MAX_READ = 4 * 1024 * 1024;
 
 async function fsyncDir(dir: string): Promise<void> {
   const h = await open(dir, 'r');
@@ -83,6 +89,7 @@ const NO_HOOKS: StoreHooks = { committed: () => undefined, removed: () => undefi
 
 export class FsBlobStore implements BlobStore {
   readonly layout: Layout;
+  private openReaders = 0;
 
   constructor(
     root: string,
@@ -114,7 +121,11 @@ export class FsBlobStore implements BlobStore {
     try {
       const fh = await open(blobPath(this.layout, digest), 'r');
       const opts = range ? { start: range.start, end: range.end } : {};
-      return createReadStream('', { fd: fh, highWaterMark: READ_BUFFER, ...opts });
+      const highWaterMark = Math.max(MIN_READ, Math.min(MAX_READ, Math.floor(READ_BUDGET / (this.openReaders + 1))));
+      const stream = createReadStream('', { fd: fh, highWaterMark, ...opts });
+      this.openReaders++;
+      stream.once('close', () => this.openReaders--);
+      return stream;
     } catch {
       return undefined;
     }
