@@ -9,6 +9,7 @@ import { Agent, request, type Dispatcher } from 'undici';
 import { digestOf, newHasher, parseDigest } from '../oci/digest.js';
 import { KNOWN_MANIFEST_TYPES, OCI_INDEX } from '../oci/media-types.js';
 import type { FetchedManifest, ImageSource, PrefetchTarget } from '../proxy/prefetch.js';
+import { header, readLimited } from '../upstream/http-call.js';
 import type { Outcome } from '../upstream/types.js';
 
 const MAX_MANIFEST = 8 * 1024 * 1024;
@@ -20,11 +21,6 @@ function failure(status: number): Failed {
   if (status === 401 || status === 403) return { kind: 'denied', status };
   if (status === 429) return { kind: 'ratelimited' };
   return { kind: 'unreachable', cause: `berth answered ${status}`, status };
-}
-
-function header(res: Dispatcher.ResponseData, name: string): string | undefined {
-  const v = res.headers[name];
-  return Array.isArray(v) ? v[0] : v;
 }
 
 export class HttpSource implements ImageSource {
@@ -44,18 +40,8 @@ export class HttpSource implements ImageSource {
       await r.body.dump();
       return failure(r.statusCode);
     }
-    const chunks: Buffer[] = [];
-    let n = 0;
-    for await (const c of r.body) {
-      const b = c as Buffer;
-      n += b.length;
-      if (n > MAX_MANIFEST) {
-        r.body.destroy();
-        return { kind: 'unreachable', cause: 'manifest too large' };
-      }
-      chunks.push(b);
-    }
-    const bytes = Buffer.concat(chunks);
+    const bytes = await readLimited(r, MAX_MANIFEST).catch(() => undefined);
+    if (!bytes) return { kind: 'unreachable', cause: 'manifest too large or broken' };
     const digest = parseDigest(reference)?.value ?? header(r, 'docker-content-digest') ?? digestOf(bytes);
     if (digestOf(bytes, parseDigest(digest)?.algorithm ?? 'sha256') !== digest) return { kind: 'unreachable', cause: 'manifest does not match its digest' };
     return { kind: 'found', value: { bytes, mediaType: header(r, 'content-type') ?? '', digest } };

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { Agent, type Dispatcher } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
 import { startBerth, type Berth } from '../../src/app.js';
 import { loadConfig } from '../../src/config/index.js';
 
@@ -86,6 +86,19 @@ export async function call(url: string, opts: { method?: Dispatcher.HttpMethod; 
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
   return { status: res.statusCode, headers, body };
+}
+
+/** GETs a URL and reports whether the body arrived complete or the connection broke (status 0: before any header). */
+export async function fetchOutcome(url: string): Promise<{ status: number; complete: boolean; bytes: number }> {
+  const res = await request(url).catch(() => undefined);
+  if (!res) return { status: 0, complete: false, bytes: 0 };
+  let bytes = 0;
+  try {
+    for await (const chunk of res.body) bytes += (chunk as Buffer).length;
+    return { status: res.statusCode, complete: true, bytes };
+  } catch {
+    return { status: res.statusCode, complete: false, bytes };
+  }
 }
 
 export function errorCode(r: Reply): string | undefined {

@@ -3,24 +3,12 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { request } from 'undici';
 import { startRegistry, type Registry } from '../support/registry.js';
 import { seedAll, type Fixtures } from '../support/images.js';
 import { startFaultProxy, type FaultProxy } from '../support/proxy.js';
 import { makeTempDir, type TempDir } from '../support/tempdir.js';
-import { call, errorCode, startMirror, type Mirror } from './harness.js';
+import { call, errorCode, fetchOutcome, startMirror, type Mirror } from './harness.js';
 
-/** GETs a URL and reports whether the body arrived complete or the connection broke. */
-async function fetchOutcome(url: string): Promise<{ status: number; complete: boolean; bytes: number }> {
-  const res = await request(url);
-  let bytes = 0;
-  try {
-    for await (const chunk of res.body) bytes += (chunk as Buffer).length;
-    return { status: res.statusCode, complete: true, bytes };
-  } catch {
-    return { status: res.statusCode, complete: false, bytes };
-  }
-}
 
 describe('integrity and hostile input', () => {
   let registry: Registry;

@@ -8,28 +8,15 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { request } from 'undici';
 import { startRegistry, type Registry } from '../support/registry.js';
 import type { ImageFixture } from '../support/images.js';
 import { startFaultProxy, type FaultProxy } from '../support/proxy.js';
 import { skopeoCopy } from '../support/skopeo.js';
 import { makeTempDir, type TempDir } from '../support/tempdir.js';
 import { berthCli } from './daemon.js';
-import { call, startMirror, type Mirror } from './harness.js';
+import { call, fetchOutcome, startMirror, type Mirror } from './harness.js';
 import { blobFile, pull, pushSmall } from './resilience-support.js';
 
-/** GETs a URL and reports whether the body arrived complete or the connection broke (status 0: before any header). */
-async function fetchOutcome(url: string): Promise<{ status: number; complete: boolean; bytes: number }> {
-  const res = await request(url).catch(() => undefined);
-  if (!res) return { status: 0, complete: false, bytes: 0 };
-  let bytes = 0;
-  try {
-    for await (const chunk of res.body) bytes += (chunk as Buffer).length;
-    return { status: res.statusCode, complete: true, bytes };
-  } catch {
-    return { status: res.statusCode, complete: false, bytes };
-  }
-}
 
 describe('resilience: integrity on failure', () => {
   let registry: Registry;

@@ -1,69 +1,17 @@
 /** Issue 2: the CLI starts the daemon from a config file; a restart offline still serves the cache. */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createInterface } from 'node:readline';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startRegistry, type Registry } from '../support/registry.js';
 import { seedAll, type Fixtures } from '../support/images.js';
 import { digestOfDir, skopeoCopy } from '../support/skopeo.js';
 import { makeTempDir, type TempDir } from '../support/tempdir.js';
 import { noProxyEnv } from '../support/proc.js';
 import { writeMirrorConfig } from './harness.js';
+import { BIN, ROOT, spawnBerth } from './cli.js';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const BIN = join(ROOT, 'dist', 'src', 'main.js');
-
-interface Daemon {
-  readonly child: ChildProcess;
-  readonly url: string;
-  stop(): Promise<void>;
-}
-
-/**
- * The `berth` bin (what `npx berth` runs), spawned directly so that signals reach the daemon
- * itself rather than npx; ready when it logs its URL.
- */
-async function spawnBerth(configFile: string): Promise<Daemon> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--config', configFile, '--log-level', 'info'], {
-    cwd: ROOT,
-    env: noProxyEnv(),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines = createInterface({ input: child.stdout! });
-  const stderr: string[] = [];
-  child.stderr!.on('data', (d: Buffer) => stderr.push(d.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`berth did not start: ${stderr.join('')}`)), 20_000);
-    lines.on('line', (line) => {
-      try {
-        const rec = JSON.parse(line) as { msg?: string; url?: string };
-        if (rec.msg === 'listening' && rec.url) {
-          clearTimeout(timer);
-          resolve(rec.url);
-        }
-      } catch {
-        // Not a log line.
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`berth exited ${code}: ${stderr.join('')}`));
-    });
-  });
-  return {
-    child,
-    url,
-    stop: async () => {
-      if (child.exitCode !== null) return;
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
 
 describe('CLI daemon and restart on the same data dir', () => {
   let registry: Registry;
