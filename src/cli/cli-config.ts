@@ -1,10 +1,18 @@
 /** Config loading for the maintenance commands: the same layers as `serve`, errors on stderr. */
 import { stat } from 'node:fs/promises';
+import type { Command } from 'commander';
 import { loadConfig, type Config } from '../config/index.js';
 
 export interface DataFlags {
   config?: string;
   dataDir?: string;
+}
+
+/** The `--config` / `--data-dir` pair every command that opens a data dir takes (DataFlags). */
+export function withDataDirOptions(cmd: Command): Command {
+  return cmd
+    .option('-c, --config <file>', 'YAML config file naming the data dir (env BERTH_CONFIG)')
+    .option('-d, --data-dir <dir>', 'cache directory (env BERTH_DATA_DIR)');
 }
 
 /** The effective config, or undefined after printing why not. */

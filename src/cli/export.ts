@@ -16,7 +16,7 @@ import { FsBlobStore } from '../store/fs-blob-store.js';
 import { ManifestStore } from '../store/manifest-store.js';
 import { FileTagIndex } from '../store/tag-index.js';
 import { planBundle, type BundleImage } from './bundle-plan.js';
-import { cliConfig, existingDataDir, humanBytes, type DataFlags } from './cli-config.js';
+import { cliConfig, existingDataDir, humanBytes, type DataFlags, withDataDirOptions } from './cli-config.js';
 
 interface ExportFlags extends DataFlags {
   output?: string;
@@ -92,13 +92,9 @@ async function exportBundle(images: string[], flags: ExportFlags): Promise<numbe
 }
 
 export function registerExport(program: Command): void {
-  program
-    .command('export')
-    .description('write cached images to an OCI image layout tar (air-gap bundle), offline')
+  withDataDirOptions(program.command('export').description('write cached images to an OCI image layout tar (air-gap bundle), offline'))
     .argument('<images...>', 'image references as pulled, e.g. alpine:3.19 or ghcr.io/org/app:1')
     .requiredOption('-o, --output <file>', 'bundle to write (tar)')
-    .option('-c, --config <file>', 'YAML config file naming the data dir (env BERTH_CONFIG)')
-    .option('-d, --data-dir <dir>', 'cache directory (env BERTH_DATA_DIR)')
     .option('--with-referrers', 'also export the cached signatures, SBOMs and other OCI 1.1 referrers of the images')
     .action(async (images: string[], flags: ExportFlags) => {
       process.exitCode = await exportBundle(images, flags);

@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import { parseDuration } from '../config/index.js';
 import { removeOrphanMeta, sweepOldTemp } from '../store/housekeeping.js';
 import { SizeCap } from '../store/size-cap.js';
-import { cliConfig, existingDataDir, humanBytes, type DataFlags } from './cli-config.js';
+import { cliConfig, existingDataDir, humanBytes, type DataFlags, withDataDirOptions } from './cli-config.js';
 import { openOfflineCache } from './offline-cache.js';
 
 interface GcFlags extends DataFlags {
@@ -70,11 +70,7 @@ async function gc(flags: GcFlags): Promise<number> {
 }
 
 export function registerGc(program: Command): void {
-  program
-    .command('gc')
-    .description('remove stale temp files and orphan metadata, and enforce the size cap now (safe while serving)')
-    .option('-c, --config <file>', 'YAML config file (env BERTH_CONFIG)')
-    .option('-d, --data-dir <dir>', 'cache directory (env BERTH_DATA_DIR)')
+  withDataDirOptions(program.command('gc').description('remove stale temp files and orphan metadata, and enforce the size cap now (safe while serving)'))
     .option('--tmp-age <duration>', 'only temp files not written to for this long (default 1h)')
     .option('--json', 'print the summary as JSON')
     .action(async (flags: GcFlags) => {

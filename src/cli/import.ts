@@ -12,7 +12,7 @@ import { KNOWN_MANIFEST_TYPES } from '../oci/media-types.js';
 import { FsBlobStore } from '../store/fs-blob-store.js';
 import { ManifestStore } from '../store/manifest-store.js';
 import { FileTagIndex } from '../store/tag-index.js';
-import { cliConfig, humanBytes, type DataFlags } from './cli-config.js';
+import { cliConfig, humanBytes, type DataFlags, withDataDirOptions } from './cli-config.js';
 import { readEntry, storeEntry, type Loaded } from './import-entries.js';
 import { loadLayoutIndex, recordImages } from './import-index.js';
 import { INDEX_FILE, OCI_LAYOUT_FILE, digestOfEntry, plainEntryName } from '../oci/image-layout.js';
@@ -73,12 +73,8 @@ async function importBundle(file: string, flags: ImportFlags): Promise<number> {
 }
 
 export function registerImport(program: Command): void {
-  program
-    .command('import')
-    .description('load an OCI layout tar (from berth export) into the cache and its tag index')
+  withDataDirOptions(program.command('import').description('load an OCI layout tar (from berth export) into the cache and its tag index'))
     .argument('<bundle>', 'bundle tar file')
-    .option('-c, --config <file>', 'YAML config file naming the data dir (env BERTH_CONFIG)')
-    .option('-d, --data-dir <dir>', 'cache directory (env BERTH_DATA_DIR)')
     .option('--upstream <name>', 'record the tags under this upstream (default: the registry in each image name, else defaultUpstream)')
     .action(async (bundle: string, flags: ImportFlags) => {
       process.exitCode = await importBundle(bundle, flags);

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { request } from 'undici';
 import { closureOf } from '../store/closure.js';
 import { metaRecords } from '../store/housekeeping.js';
-import { cliConfig, daemonUrl, existingDataDir, humanBytes, type DataFlags } from './cli-config.js';
+import { cliConfig, daemonUrl, existingDataDir, humanBytes, type DataFlags, withDataDirOptions } from './cli-config.js';
 import { parseSamples, sumOf } from './metrics-text.js';
 import { openOfflineCache, type OfflineCache } from './offline-cache.js';
 
@@ -108,11 +108,7 @@ async function stats(flags: StatsFlags): Promise<number> {
 }
 
 export function registerStats(program: Command): void {
-  program
-    .command('stats')
-    .description('cache size, blob, manifest and tag counts, top repositories, and the daemon\'s hit ratio')
-    .option('-c, --config <file>', 'YAML config file (env BERTH_CONFIG)')
-    .option('-d, --data-dir <dir>', 'cache directory (env BERTH_DATA_DIR)')
+  withDataDirOptions(program.command('stats').description('cache size, blob, manifest and tag counts, top repositories, and the daemon\'s hit ratio'))
     .option('-u, --url <url>', 'a running berth whose /metrics to read (default: the listen address of the config)')
     .option('--top <n>', 'how many repositories to list (default 10)')
     .option('--json', 'print the report as JSON')

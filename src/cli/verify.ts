@@ -1,6 +1,7 @@
 /** `berth verify`: re-hash the cache, quarantine what is wrong; exit 0 clean, 1 findings, 2 unusable. */
 import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { withDataDirOptions } from './cli-config.js';
 import { loadConfig } from '../config/index.js';
 import { layoutOf } from '../store/paths.js';
 import { verifyStore, type Finding } from '../store/verify.js';
@@ -45,11 +46,7 @@ async function verify(flags: VerifyFlags): Promise<number> {
 }
 
 export function registerVerify(program: Command): void {
-  program
-    .command('verify')
-    .description('re-hash every cached blob; move corrupt ones into <data>/quarantine/ (exit 1 if anything was found)')
-    .option('-c, --config <file>', 'YAML config file naming the data dir (env BERTH_CONFIG)')
-    .option('-d, --data-dir <dir>', 'cache directory (env BERTH_DATA_DIR)')
+  withDataDirOptions(program.command('verify').description('re-hash every cached blob; move corrupt ones into <data>/quarantine/ (exit 1 if anything was found)'))
     .action(async (flags: VerifyFlags) => {
       process.exitCode = await verify(flags);
     });
