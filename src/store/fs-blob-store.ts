@@ -1,12 +1,12 @@
 /** BlobStore on a local filesystem: temp file → hash while writing → fsync → rename. */
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
-import { randomBytes, type Hash } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { newHasher, parseDigest, type Digest } from '../oci/digest.js';
-import { DigestMismatchError, type BlobInfo, type BlobStore, type BlobWriter, type ByteRange, type StoredBlob } from './blob-store.js';
+import { parseDigest, type Digest } from '../oci/digest.js';
+import { type BlobInfo, type BlobStore, type BlobWriter, type ByteRange, type StoredBlob } from './blob-store.js';
 import { blobPath, layoutOf, type Layout } from './paths.js';
+import { Spool } from './spool.js';
 
 /**
  * Read buffers for serving committed blobs share a budget: one client gets large reads (few
@@ -26,57 +26,41 @@ async function fsyncDir(dir: string): Promise<void> {
 }
 
 class FsBlobWriter implements BlobWriter {
-  private hash: Hash;
-  private bytes = 0;
-  private closed = false;
-
   constructor(
     private readonly store: FsBlobStore,
-    private readonly fh: FileHandle,
-    readonly tempPath: string,
+    private readonly spool: Spool,
     private readonly expected: Digest,
-    private readonly expectedSize: number | undefined,
-  ) {
-    this.hash = newHasher(expected.algorithm);
+  ) {}
+
+  get tempPath(): string {
+    return this.spool.tempPath;
   }
 
   get written(): number {
-    return this.bytes;
+    return this.spool.bytes;
   }
 
   async write(chunks: readonly Buffer[]): Promise<void> {
-    for (const c of chunks) this.hash.update(c);
-    let total = 0;
-    for (const c of chunks) total += c.length;
-    const { bytesWritten } = await this.fh.writev(chunks as Buffer[]);
-    if (bytesWritten !== total) throw new Error('short write to temp file');
-    this.bytes += total;
+    await this.spool.append(chunks);
   }
 
   async commit(): Promise<void> {
-    const actual = `${this.expected.algorithm}:${this.hash.digest('hex')}`;
-    if (actual !== this.expected.value || (this.expectedSize !== undefined && this.expectedSize !== this.bytes)) {
-      await this.abort();
-      throw new DigestMismatchError(this.expected.value, actual, this.expectedSize, this.bytes);
+    const mismatch = this.spool.mismatch();
+    if (mismatch) {
+      await this.spool.discard();
+      throw mismatch;
     }
-    if (this.store.fsync) await this.fh.datasync();
-    await this.close();
+    if (this.store.fsync) await this.spool.datasync();
+    await this.spool.close();
     const dest = blobPath(this.store.layout, this.expected);
     await mkdir(dirname(dest), { recursive: true });
-    await rename(this.tempPath, dest);
+    await rename(this.spool.tempPath, dest);
     if (this.store.fsync) await fsyncDir(dirname(dest));
-    this.store.hooks.committed(this.bytes, this.expected.value);
+    this.store.hooks.committed(this.spool.bytes, this.expected.value);
   }
 
   async abort(): Promise<void> {
-    await this.close();
-    await rm(this.tempPath, { force: true });
-  }
-
-  private async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.fh.close();
+    await this.spool.discard();
   }
 }
 
@@ -132,9 +116,7 @@ export class FsBlobStore implements BlobStore {
   }
 
   async begin(expected: Digest, expectedSize?: number): Promise<BlobWriter> {
-    const tempPath = join(this.layout.tmp, `${expected.hex.slice(0, 16)}-${randomBytes(6).toString('hex')}`);
-    const fh = await open(tempPath, 'wx');
-    return new FsBlobWriter(this, fh, tempPath, expected, expectedSize);
+    return new FsBlobWriter(this, await Spool.create(this.layout.tmp, expected, expectedSize), expected);
   }
 
   async put(expected: Digest, bytes: Uint8Array): Promise<void> {

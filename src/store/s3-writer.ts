@@ -7,13 +7,12 @@
  */
 import { HeadObjectCommand, DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { randomBytes, type Hash } from 'node:crypto';
 import { once } from 'node:events';
-import { open, rm, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { PassThrough } from 'node:stream';
-import { newHasher, type Digest } from '../oci/digest.js';
-import { DigestMismatchError, type BlobWriter } from './blob-store.js';
+import type { Digest } from '../oci/digest.js';
+import type { BlobWriter } from './blob-store.js';
+import { Spool } from './spool.js';
 
 /** Takes over a verified, committed spool file (e.g. into a local cache); false = remove it. */
 export type SpoolAdopter = (digest: Digest, path: string, size: number) => Promise<boolean>;
@@ -38,19 +37,14 @@ class UploadAborted extends Error {
 }
 
 export class S3BlobWriter implements BlobWriter {
-  private readonly hash: Hash;
-  private bytes = 0;
-  private closed = false;
   private failure: unknown;
   private readonly uploaded: Promise<void>;
 
   private constructor(
     private readonly opts: S3WriteOptions,
-    private readonly fh: FileHandle,
-    readonly tempPath: string,
+    private readonly spool: Spool,
     private readonly body: PassThrough,
   ) {
-    this.hash = newHasher(opts.expected.algorithm);
     const upload = new Upload({
       client: opts.client,
       params: { Bucket: opts.bucket, Key: opts.key, Body: body, ContentType: 'application/octet-stream' },
@@ -71,25 +65,21 @@ export class S3BlobWriter implements BlobWriter {
   }
 
   static async start(opts: S3WriteOptions): Promise<S3BlobWriter> {
-    const tempPath = join(opts.tmpDir, `${opts.expected.hex.slice(0, 16)}-${randomBytes(6).toString('hex')}`);
-    const fh = await open(tempPath, 'wx');
-    return new S3BlobWriter(opts, fh, tempPath, new PassThrough({ highWaterMark: 1024 * 1024 }));
+    const spool = await Spool.create(opts.tmpDir, opts.expected, opts.expectedSize);
+    return new S3BlobWriter(opts, spool, new PassThrough({ highWaterMark: 1024 * 1024 }));
+  }
+
+  get tempPath(): string {
+    return this.spool.tempPath;
   }
 
   get written(): number {
-    return this.bytes;
+    return this.spool.bytes;
   }
 
   async write(chunks: readonly Buffer[]): Promise<void> {
     if (this.failure !== undefined) throw this.failure;
-    let total = 0;
-    for (const c of chunks) {
-      this.hash.update(c);
-      total += c.length;
-    }
-    const { bytesWritten } = await this.fh.writev(chunks as Buffer[]);
-    if (bytesWritten !== total) throw new Error('short write to spool file');
-    this.bytes += total;
+    await this.spool.append(chunks);
     for (const c of chunks) {
       if (!this.body.write(c)) await once(this.body, 'drain');
       if (this.failure !== undefined) throw this.failure;
@@ -97,49 +87,38 @@ export class S3BlobWriter implements BlobWriter {
   }
 
   async commit(): Promise<void> {
-    const actual = `${this.opts.expected.algorithm}:${this.hash.digest('hex')}`;
-    const { expected, expectedSize } = this.opts;
-    if (actual !== expected.value || (expectedSize !== undefined && expectedSize !== this.bytes)) {
+    const mismatch = this.spool.mismatch();
+    if (mismatch) {
       await this.abort();
-      throw new DigestMismatchError(expected.value, actual, expectedSize, this.bytes);
+      throw mismatch;
     }
+    const { expected } = this.opts;
     this.body.end();
     try {
       await this.uploaded;
       await this.checkStored();
     } catch (err) {
-      await this.discardSpool();
+      await this.spool.discard();
       throw err;
     }
-    await this.close();
-    const kept = this.opts.adopt ? await this.opts.adopt(expected, this.tempPath, this.bytes).catch(() => false) : false;
-    if (!kept) await rm(this.tempPath, { force: true });
-    this.opts.committed(this.bytes);
+    await this.spool.close();
+    const kept = this.opts.adopt ? await this.opts.adopt(expected, this.spool.tempPath, this.spool.bytes).catch(() => false) : false;
+    if (!kept) await rm(this.spool.tempPath, { force: true });
+    this.opts.committed(this.spool.bytes);
   }
 
   async abort(): Promise<void> {
     if (!this.body.destroyed && !this.body.writableEnded) this.body.destroy(new UploadAborted());
     await this.uploaded.catch(() => undefined);
-    await this.discardSpool();
+    await this.spool.discard();
   }
 
   /** The stored object must have the verified size (some gateways return no ETag to compare). */
   private async checkStored(): Promise<void> {
     const { client, bucket, key } = this.opts;
     const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-    if (head.ContentLength === this.bytes) return;
+    if (head.ContentLength === this.spool.bytes) return;
     await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
     throw new Error('stored object has the wrong size');
-  }
-
-  private async discardSpool(): Promise<void> {
-    await this.close();
-    await rm(this.tempPath, { force: true });
-  }
-
-  private async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.fh.close();
   }
 }
