@@ -126,6 +126,11 @@ export async function startBerth(config: Config, logger: Logger, opts: StartOpti
   });
   const router = new Router(clients, config.defaultUpstream);
 
+  // Every failed store write is counted and logged the same way; the content is served uncached.
+  const storeWriteFailed = (err: unknown): void => {
+    metrics.storageWriteErrors.inc();
+    logger.warn({ err: err instanceof Error ? err.message : err }, 'store write failed; serving uncached');
+  };
   const fillTimeout = Math.max(...config.upstreams.map((u) => u.timeouts.fillTotalMs));
   const fills = new Fills(capped, { maxResumes: 3, totalTimeoutMs: fillTimeout, ...(cluster ? { claim: cluster.claim } : {}) }, {
     started: () => metrics.fillsInProgress.inc(),
@@ -135,28 +140,19 @@ export async function startBerth(config: Config, logger: Logger, opts: StartOpti
     },
     bytes: (upstream, n) => metrics.upstreamBytes.inc({ upstream }, n),
     resumed: () => metrics.fillResumes.inc(),
-    storeError: (cause) => {
-      metrics.storageWriteErrors.inc();
-      logger.warn({ cause }, 'blob store write failed; serving from upstream uncached');
-    },
+    storeError: storeWriteFailed,
   }, new FreeSpace(store.layout.tmp));
   const blobs = new PullThroughBlobs(capped, fills, (result) => metrics.cacheRequests.inc({ kind: 'blob', result }), cap.inUse);
   const manifestStore = new ManifestStore(capped, store.layout, undefined, (digest) => cap.used(digest));
   const manifests = new PullThroughManifests(manifestStore, tags, (name) => policies.get(name)!, {
     cache: (kind, result) => metrics.cacheRequests.inc({ kind, result }),
     stale: (upstream, reason) => metrics.staleServed.inc({ upstream, reason }),
-    storeError: (err) => {
-      metrics.storageWriteErrors.inc();
-      logger.warn({ err }, 'store write failed; serving uncached');
-    },
+    storeError: storeWriteFailed,
   });
   const referrers = new PullThroughReferrers(manifests, manifestStore, tags, (name) => policies.get(name)!, {
     cache: (result) => metrics.cacheRequests.inc({ kind: 'referrers', result }),
     stale: (upstream, reason) => metrics.staleServed.inc({ upstream, reason }),
-    storeError: (err) => {
-      metrics.storageWriteErrors.inc();
-      logger.warn({ err }, 'store write failed; referrers list served uncached');
-    },
+    storeError: storeWriteFailed,
   });
 
   const pins = new Pins(pinRules, {
