@@ -32,6 +32,13 @@ export interface ManifestEvents {
 
 type Resolved = Outcome<TagEntry>;
 
+/** The tag index key, the negative-cache key (any accept) and the single-flight key of a tag request. */
+function keysOf(upstream: Upstream, repository: string, tag: string, accept: readonly string[]): { key: TagKey; negKey: string; flightKey: string } {
+  const key: TagKey = { upstream: upstream.name, repository, tag, accept: accept.join(',') };
+  const negKey = `${key.upstream}\n${repository}\n${tag}`;
+  return { key, negKey, flightKey: `${negKey}\n${key.accept}` };
+}
+
 export class PullThroughManifests {
   private readonly tagFlights = new SingleFlight<Resolved>();
   private readonly manifestFlights = new SingleFlight<Outcome<StoredManifest>>();
@@ -46,16 +53,16 @@ export class PullThroughManifests {
   ) {}
 
   async tag(upstream: Upstream, repository: string, tag: string, accept: readonly string[]): Promise<Outcome<TagAnswer>> {
-    const key: TagKey = { upstream: upstream.name, repository, tag, accept: accept.join(',') };
+    const { key, negKey, flightKey } = keysOf(upstream, repository, tag, accept);
     const policy = this.policyOf(upstream.name);
+    const fresh = (e: TagEntry | undefined): e is TagEntry => e !== undefined && this.now() - e.fetchedAt < policy.tagTtlMs;
     let cached = this.tags.get(key);
     // Several nodes: another one may have resolved the tag since this node last saw it.
-    if (this.tags.lookup && !(cached && this.now() - cached.fetchedAt < policy.tagTtlMs)) cached = (await this.tags.lookup(key)) ?? cached;
-    if (cached && this.now() - cached.fetchedAt < policy.tagTtlMs) {
+    if (this.tags.lookup && !fresh(cached)) cached = (await this.tags.lookup(key)) ?? cached;
+    if (fresh(cached)) {
       this.events.cache('tag', 'hit');
       return { kind: 'found', value: { entry: cached, cache: 'HIT' } };
     }
-    const negKey = `${key.upstream}\n${repository}\n${tag}`;
     if (!cached && this.negative.get(negKey)) return { kind: 'absent' };
     // Below the upstream's quota floor a tag within maxStale is served as it is, not revalidated.
     if (cached && this.withinMaxStale(cached, policy) && upstream.belowQuotaFloor?.() === true) {
@@ -63,7 +70,7 @@ export class PullThroughManifests {
       this.events.stale(upstream.name, 'quota_floor');
       return { kind: 'found', value: { entry: cached, cache: 'STALE' } };
     }
-    const flight = this.tagFlights.run(`${negKey}\n${key.accept}`, () => this.resolve(upstream, key, negKey, policy));
+    const flight = this.tagFlights.run(flightKey, () => this.resolve(upstream, key, negKey, policy));
     if (cached && policy.revalidate === 'background' && this.withinMaxStale(cached, policy)) {
       void flight.promise.catch(() => undefined);
       this.events.cache('tag', 'stale');
@@ -88,9 +95,8 @@ export class PullThroughManifests {
 
   /** Resolves a tag upstream now, whatever the age of its cached answer (pins, prefetch). */
   async refresh(upstream: Upstream, repository: string, tag: string, accept: readonly string[]): Promise<Outcome<TagEntry>> {
-    const key: TagKey = { upstream: upstream.name, repository, tag, accept: accept.join(',') };
-    const negKey = `${key.upstream}\n${repository}\n${tag}`;
-    return this.tagFlights.run(`${negKey}\n${key.accept}`, () => this.resolve(upstream, key, negKey, this.policyOf(upstream.name))).promise;
+    const { key, negKey, flightKey } = keysOf(upstream, repository, tag, accept);
+    return this.tagFlights.run(flightKey, () => this.resolve(upstream, key, negKey, this.policyOf(upstream.name))).promise;
   }
 
   private acceptedVariant(key: TagKey, accept: readonly string[]): TagEntry | undefined {
