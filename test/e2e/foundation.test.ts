@@ -5,10 +5,10 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startRegistry, type Registry } from '../support/registry.js';
 import { seedAll, type Fixtures, type ImageFixture } from '../support/images.js';
-import { startFaultProxy, type FaultProxy } from '../support/proxy.js';
+import type { FaultProxy } from '../support/proxy.js';
 import { digestOfDir, skopeoCopy } from '../support/skopeo.js';
-import { makeTempDir, type TempDir } from '../support/tempdir.js';
-import { ALL_ACCEPT, call, startMirror, type Mirror } from './harness.js';
+import type { TempDir } from '../support/tempdir.js';
+import { ALL_ACCEPT, call, startProxiedMirror, type Mirror, type ProxiedMirror } from './harness.js';
 
 const host = (url: string): string => url.replace(/^http:\/\//, '');
 
@@ -17,21 +17,19 @@ describe('foundation: pull-through with skopeo', () => {
   let proxy: FaultProxy;
   let fixtures: Fixtures;
   let mirror: Mirror;
+  let stack: ProxiedMirror;
   let tmp: TempDir;
 
   before(async () => {
     registry = await startRegistry();
     fixtures = await seedAll(registry.url);
-    proxy = await startFaultProxy(registry.url);
-    tmp = await makeTempDir('foundation');
-    mirror = await startMirror({ upstreams: { 'docker.io': proxy.url }, dataDir: join(tmp.path, 'data') });
+    stack = await startProxiedMirror(registry.url, 'foundation');
+    ({ proxy, tmp, mirror } = stack);
   });
 
   after(async () => {
-    await mirror?.close();
-    await proxy?.close();
+    await stack?.close();
     await registry?.close();
-    await tmp?.close();
   });
 
   async function pull(ref: string, dest: string, all = false): Promise<string> {

@@ -6,6 +6,8 @@ import { pino } from 'pino';
 import { Agent, request, type Dispatcher } from 'undici';
 import { startBerth, type Berth } from '../../src/app.js';
 import { loadConfig } from '../../src/config/index.js';
+import { startFaultProxy, type FaultProxy } from '../support/proxy.js';
+import { makeTempDir, type TempDir } from '../support/tempdir.js';
 
 export interface Mirror {
   readonly berth: Berth;
@@ -62,6 +64,31 @@ export async function startMirror(opts: MirrorOptions): Promise<Mirror> {
     close: async () => {
       await stop();
       if (!opts.dataDir) await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A counting fault proxy in front of an upstream, a temp dir, and a mirror whose docker.io goes through the proxy. */
+export interface ProxiedMirror {
+  readonly proxy: FaultProxy;
+  readonly tmp: TempDir;
+  readonly mirror: Mirror;
+  /** Closes the mirror, then the proxy, then removes the temp dir. */
+  close(): Promise<void>;
+}
+
+export async function startProxiedMirror(upstreamUrl: string, prefix: string): Promise<ProxiedMirror> {
+  const proxy = await startFaultProxy(upstreamUrl);
+  const tmp = await makeTempDir(prefix);
+  const mirror = await startMirror({ upstreams: { 'docker.io': proxy.url }, dataDir: join(tmp.path, 'data') });
+  return {
+    proxy,
+    tmp,
+    mirror,
+    close: async () => {
+      await mirror.close();
+      await proxy.close();
+      await tmp.close();
     },
   };
 }

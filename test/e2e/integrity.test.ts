@@ -5,9 +5,9 @@ import { readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startRegistry, type Registry } from '../support/registry.js';
 import { seedAll, type Fixtures } from '../support/images.js';
-import { startFaultProxy, type FaultProxy } from '../support/proxy.js';
-import { makeTempDir, type TempDir } from '../support/tempdir.js';
-import { call, errorCode, fetchOutcome, startMirror, type Mirror } from './harness.js';
+import type { FaultProxy } from '../support/proxy.js';
+import type { TempDir } from '../support/tempdir.js';
+import { call, errorCode, fetchOutcome, startProxiedMirror, type Mirror, type ProxiedMirror } from './harness.js';
 
 
 describe('integrity and hostile input', () => {
@@ -15,21 +15,19 @@ describe('integrity and hostile input', () => {
   let proxy: FaultProxy;
   let fixtures: Fixtures;
   let mirror: Mirror;
+  let stack: ProxiedMirror;
   let tmp: TempDir;
 
   before(async () => {
     registry = await startRegistry();
     fixtures = await seedAll(registry.url, undefined, { bigLayerSizes: [256 * 1024] });
-    proxy = await startFaultProxy(registry.url);
-    tmp = await makeTempDir('integrity');
-    mirror = await startMirror({ upstreams: { 'docker.io': proxy.url }, dataDir: join(tmp.path, 'data') });
+    stack = await startProxiedMirror(registry.url, 'integrity');
+    ({ proxy, tmp, mirror } = stack);
   });
 
   after(async () => {
-    await mirror?.close();
-    await proxy?.close();
+    await stack?.close();
     await registry?.close();
-    await tmp?.close();
   });
 
   test('a blob whose upstream bytes do not match its digest is never stored nor served whole', async () => {

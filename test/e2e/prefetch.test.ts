@@ -4,12 +4,12 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeImageSpec, makeIndexSpec, pushImage, type ImageFixture } from '../support/images.js';
-import { startFaultProxy, type FaultProxy } from '../support/proxy.js';
+import type { FaultProxy } from '../support/proxy.js';
 import { startRegistry, type Registry } from '../support/registry.js';
-import { makeTempDir, type TempDir } from '../support/tempdir.js';
+import type { TempDir } from '../support/tempdir.js';
 import { MiB, isStored, pullOk } from './cache-support.js';
 import { berthCli } from './daemon.js';
-import { startMirror, type Mirror } from './harness.js';
+import { startMirror, startProxiedMirror, type Mirror, type ProxiedMirror } from './harness.js';
 
 describe('prefetch', () => {
   let registry: Registry;
@@ -18,6 +18,7 @@ describe('prefetch', () => {
   let multi: ImageFixture;
   let single: ImageFixture;
   let mirror: Mirror;
+  let stack: ProxiedMirror;
 
   before(async () => {
     registry = await startRegistry();
@@ -30,16 +31,13 @@ describe('prefetch', () => {
       ],
     }));
     single = await pushImage(registry.url, 'pf/single', '2.0', makeImageSpec({ seed: 'pf-single', layerSizes: [1 * MiB], mediaTypeFamily: 'docker' }));
-    proxy = await startFaultProxy(registry.url);
-    tmp = await makeTempDir('prefetch');
-    mirror = await startMirror({ upstreams: { 'docker.io': proxy.url }, dataDir: join(tmp.path, 'data') });
+    stack = await startProxiedMirror(registry.url, 'prefetch');
+    ({ proxy, tmp, mirror } = stack);
   });
 
   after(async () => {
-    await mirror?.close();
-    await proxy?.close();
+    await stack?.close();
     await registry?.close();
-    await tmp?.close();
   });
 
   const [amd64, arm64] = [0, 1];
