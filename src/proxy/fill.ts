@@ -51,6 +51,9 @@ class StoreWriteError extends Error {
 }
 
 class FillSink extends Writable {
+  /** The write the store is doing now; a broken body must wait for it before resuming. */
+  private pending: Promise<void> = Promise.resolve();
+
   constructor(
     private readonly writer: BlobWriter,
     private readonly fill: Fill,
@@ -64,7 +67,8 @@ class FillSink extends Writable {
     if (this.skip > 0) buffers = this.dropSkipped(buffers);
     if (buffers.length === 0) return cb();
     this.fill.received(buffers);
-    this.writer.write(buffers).then(
+    this.pending = this.writer.write(buffers);
+    this.pending.then(
       () => {
         this.fill.progressed(buffers);
         cb();
@@ -75,6 +79,15 @@ class FillSink extends Writable {
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
     this._writev([{ chunk }], cb);
+  }
+
+  /**
+   * Resolves once no store write is in flight. pipeline() rejects as soon as the body breaks,
+   * while the sink's last write may still be running: resuming before it lands would ask for
+   * bytes the spool is about to get, and hash them twice.
+   */
+  settled(): Promise<void> {
+    return this.pending.then(() => undefined, () => undefined);
   }
 
   /** An upstream that ignored our Range re-sends bytes we already have. */
@@ -196,8 +209,9 @@ export class Fill extends EventEmitter {
     let body = first.value.body;
     let skip = 0;
     for (let resumes = 0; ; resumes++) {
+      const sink = new FillSink(this.writer, this, skip);
       try {
-        await pipeline(body, new FillSink(this.writer, this, skip));
+        await pipeline(body, sink);
         if (size < 0 || this.written >= size) break;
         throw new Error('upstream body ended short');
       } catch (err) {
@@ -205,7 +219,9 @@ export class Fill extends EventEmitter {
           this.hooks.onStoreError?.(err.message);
           return this.fail(err);
         }
-        if (resumes >= this.opts.maxResumes || signal.aborted || this.written === 0) return this.fail(err);
+        await sink.settled();
+        // Resuming from byte 0 is a plain retry: a reset before the first write is no different.
+        if (resumes >= this.opts.maxResumes || signal.aborted) return this.fail(err);
         const next = await this.upstream.getBlob(this.repository, this.digest.value, this.written, signal);
         if (next.kind !== 'found' || next.value.start > this.written) {
           if (next.kind === 'found') discard(next.value.body);

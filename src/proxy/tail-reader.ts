@@ -14,6 +14,8 @@ export class TailReader extends Readable {
   private fh: FileHandle | undefined;
   private pos: number;
   private reading = false;
+  /** The committed blob's store stream, once the fill is over; closed with this reader. */
+  private committed: Readable | undefined;
 
   constructor(
     private readonly fill: Fill,
@@ -48,6 +50,7 @@ export class TailReader extends Readable {
   /** Once committed content is all that is left, the store's own stream takes over. */
   private delegate(stream: Readable): void {
     this.pos = this.range.end + 1;
+    this.committed = stream;
     stream.on('data', (chunk: Buffer) => {
       if (!this.push(chunk)) stream.pause();
     });
@@ -115,6 +118,8 @@ export class TailReader extends Readable {
   }
 
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
+    // A client that leaves after the commit must not keep the file and its read budget open.
+    this.committed?.destroy();
     const fh = this.fh;
     this.fh = undefined;
     if (fh) fh.close().then(() => callback(err), () => callback(err));
