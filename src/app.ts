@@ -13,7 +13,8 @@ import type { BerthServer } from './http/server.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { PullThroughBlobs } from './proxy/blobs.js';
-import { Fills } from './proxy/fills.js';
+import { Fills } from './proxy/fill/fills.js';
+import { Permits } from './proxy/fill/permits.js';
 import { PullThroughManifests } from './proxy/manifests.js';
 import { PullThroughReferrers } from './proxy/referrers.js';
 import { FreeSpace } from './store/free-space.js';
@@ -66,7 +67,7 @@ export async function startBerth(config: Config, logger: Logger, opts: StartOpti
     upstreamOf: (host) => config.upstreams.find((u) => u.name === host || u.aliases.includes(host))?.name,
   });
   const cap: SizeCap = new SizeCap(layoutOf(config.storage.path).state, config.storage, {
-    filling: (digest: string): boolean => fills.inUse(digest),
+    filling: (digest: string): boolean => fills.has(digest),
     protectedDigests: (): Promise<ReadonlySet<string>> => pins.protectedDigests(),
     remove: (digest): Promise<void> => manifestStore.remove(digest),
     evicted: () => metrics.evictions.inc(),
@@ -131,6 +132,7 @@ export async function startBerth(config: Config, logger: Logger, opts: StartOpti
     metrics.storageWriteErrors.inc();
     logger.warn({ err: err instanceof Error ? err.message : err }, 'store write failed; serving uncached');
   };
+  const fetchPolicies = new Map(config.upstreams.map((u) => [u.name, { permits: new Permits(u.connections), minSize: 32 * 1024 * 1024, connections: 4 }]));
   const fillTimeout = Math.max(...config.upstreams.map((u) => u.timeouts.fillTotalMs));
   const fills = new Fills(capped, { maxResumes: 3, totalTimeoutMs: fillTimeout, ...(cluster ? { claim: cluster.claim } : {}) }, {
     started: () => metrics.fillsInProgress.inc(),
@@ -139,10 +141,11 @@ export async function startBerth(config: Config, logger: Logger, opts: StartOpti
       metrics.fillResults.inc({ result });
     },
     bytes: (upstream, n) => metrics.upstreamBytes.inc({ upstream }, n),
+    connections: (upstream, n) => metrics.fillConnections.observe({ upstream }, n),
     resumed: () => metrics.fillResumes.inc(),
     storeError: storeWriteFailed,
-  }, new FreeSpace(store.layout.tmp));
-  const blobs = new PullThroughBlobs(capped, fills, (result) => metrics.cacheRequests.inc({ kind: 'blob', result }), cap.inUse);
+  }, (name) => fetchPolicies.get(name)!, new FreeSpace(store.layout.tmp));
+  const blobs = new PullThroughBlobs(capped, fills, (result) => metrics.cacheRequests.inc({ kind: 'blob', result }));
   const manifestStore = new ManifestStore(capped, store.layout, undefined, (digest) => cap.used(digest));
   const manifests = new PullThroughManifests(manifestStore, tags, (name) => policies.get(name)!, {
     cache: (kind, result) => metrics.cacheRequests.inc({ kind, result }),
@@ -236,6 +239,7 @@ export async function startBerth(config: Config, logger: Logger, opts: StartOpti
       status?.stats.stop();
       await schedules.close();
       await listeners.close(config.shutdownGraceMs);
+      await fills.close(config.shutdownGraceMs);
       await cap.close();
       await tags.close();
       await cluster?.close();

@@ -6,7 +6,7 @@
  * verified and committed, and a wait is bounded (then the node fills on its own).
  */
 import type { Digest } from '../oci/digest.js';
-import type { FillClaim } from '../proxy/fill.js';
+import type { FillClaim } from '../proxy/fill/fill.js';
 import type { BlobInfo } from '../store/blob-store.js';
 import type { Leases } from './lease.js';
 import type { Notifier } from './notifier.js';

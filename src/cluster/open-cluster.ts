@@ -5,7 +5,7 @@
 import { hostname } from 'node:os';
 import type { ClusterConfig } from '../config/types.js';
 import type { Digest } from '../oci/digest.js';
-import type { FillClaim } from '../proxy/fill.js';
+import type { FillClaim } from '../proxy/fill/fill.js';
 import type { BlobInfo } from '../store/blob-store.js';
 import { RedisTagIndex, type TagPolicy } from '../store/redis-tag-index.js';
 import { FillClaims, type FillClaimEvents } from './fill-claims.js';

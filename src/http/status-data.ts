@@ -4,7 +4,7 @@
  * cap, the most pulled repositories, and the samples of the last hour. Built on request from
  * the services app.ts passes in; it holds no state of its own.
  */
-import type { FillProgress } from '../proxy/fills.js';
+import type { FillStatus } from '../proxy/fill/fill.js';
 import type { Stats } from '../observability/stats.js';
 import type { BreakerState } from '../upstream/breaker.js';
 import type { MemberQuota } from '../upstream/credential-pool.js';
@@ -25,7 +25,7 @@ export interface StatusSources {
   readonly stats: Stats;
   /** storage.maxSize; 0 = unbounded. */
   readonly maxSizeBytes: number;
-  readonly fills: () => readonly FillProgress[];
+  readonly fills: () => readonly FillStatus[];
   readonly upstreams: readonly UpstreamStatusSource[];
   /** How long a page waits for a fresh reachability probe. */
   readonly probeWaitMs: number;
@@ -70,7 +70,7 @@ export interface StatusDoc {
     readonly maxSizeBytes: number;
   };
   readonly upstreams: readonly UpstreamStatus[];
-  readonly fills: readonly FillProgress[];
+  readonly fills: readonly FillStatus[];
   readonly topImages: ReadonlyArray<{ readonly image: string; readonly pulls: number }>;
   readonly history: readonly HistoryPoint[];
 }

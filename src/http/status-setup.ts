@@ -2,7 +2,7 @@
 import type { Config } from '../config/types.js';
 import type { Metrics } from '../observability/metrics.js';
 import { Stats } from '../observability/stats.js';
-import type { Fills } from '../proxy/fills.js';
+import type { Fills } from '../proxy/fill/fills.js';
 import type { Breaker } from '../upstream/breaker.js';
 import type { CredentialPool } from '../upstream/credential-pool.js';
 import type { Reachability } from '../upstream/reachability.js';

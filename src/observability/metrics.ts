@@ -22,6 +22,7 @@ export interface Metrics {
   readonly fillsInProgress: Gauge;
   readonly fillResults: Counter<'result'>;
   readonly fillResumes: Counter;
+  readonly fillConnections: Histogram<'upstream'>;
   readonly cacheSize: Gauge;
   readonly evictions: Counter;
   readonly storageWriteErrors: Counter;
@@ -67,6 +68,7 @@ export function createMetrics(withProcessMetrics = true): Metrics {
     fillsInProgress: new Gauge({ name: 'berth_fills_in_progress', help: 'Blob fills from upstreams running now.', registers }),
     fillResults: new Counter({ name: 'berth_fills_total', help: 'Finished blob fills by result (committed, failed, uncached).', labelNames: ['result'], registers }),
     fillResumes: new Counter({ name: 'berth_fill_resumes_total', help: 'Broken upstream bodies resumed with a Range request.', registers }),
+    fillConnections: new Histogram({ name: 'berth_fill_connections', help: 'Upstream connections each blob fill used: 1 for one stream, more for a fill fetched as parallel ranges.', labelNames: ['upstream'], buckets: [1, 2, 4, 8, 16], registers }),
     cacheSize: new Gauge({ name: 'berth_cache_size_bytes', help: 'Bytes of committed content in the store.', registers }),
     evictions: new Counter({ name: 'berth_cache_evictions_total', help: 'Blobs evicted to stay under the size cap.', registers }),
     storageWriteErrors: new Counter({ name: 'berth_storage_write_errors_total', help: 'Writes to the store that failed (disk full, read-only); content was passed through uncached.', registers }),

@@ -92,7 +92,7 @@ function relay(body: Readable, through: Transform): Readable {
 
 /** Asks upstream for the blob and, if found, offers it as a source that caches nothing. */
 export async function passThrough(upstream: Upstream, repository: string, digest: Digest): Promise<Outcome<BlobSource>> {
-  const first = await upstream.getBlob(repository, digest.value, 0);
+  const first = await upstream.getBlob(repository, digest.value, { from: 0 });
   if (first.kind !== 'found') return first;
   const { size, body } = first.value;
   if (size < 0 || first.value.start !== 0) {
@@ -102,7 +102,7 @@ export async function passThrough(upstream: Upstream, repository: string, digest
   const open = async (range?: ByteRange): Promise<Readable> => {
     if (!range || (range.start === 0 && range.end >= size - 1)) return relay(body, new Verified(digest, size));
     discard(body);
-    const part = await upstream.getBlob(repository, digest.value, range.start);
+    const part = await upstream.getBlob(repository, digest.value, { from: range.start });
     if (part.kind !== 'found') throw new RegistryError('UNAVAILABLE', 'upstream unavailable');
     const skip = Math.max(0, range.start - part.value.start);
     return relay(part.value.body, new Slice(skip, range.end - range.start + 1));

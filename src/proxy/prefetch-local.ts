@@ -56,7 +56,7 @@ export class LocalSource implements ImageSource {
     if (r.kind !== 'found') return r;
     const d = parseDigest(digest);
     if (!d) return { kind: 'unreachable', cause: 'invalid digest' };
-    const got = await this.deps.blobs.get(r.value.upstream, r.value.repository, d);
+    const got = await this.deps.blobs.open(r.value.upstream, r.value.repository, d);
     if (got.kind !== 'found') return got;
     if (got.value.cache === 'HIT') {
       got.value.discard?.();

@@ -18,15 +18,25 @@ export interface BlobReader {
   open(digest: Digest, range?: ByteRange): Promise<Readable | undefined>;
 }
 
+/** Positional reads of a write in progress: bytes below the writer's contiguous prefix. */
+export interface PartialReader {
+  /** Fills `target` from `position`; resolves with the byte count (0 past what was written). */
+  read(target: Buffer, position: number): Promise<number>;
+  close(): Promise<void>;
+}
+
 /**
- * An in-progress write. Bytes land in a local temp file (which concurrent readers may tail);
- * nothing is visible under the digest until commit verifies digest and size.
+ * An in-progress write. Bytes land at their offsets in a local spool, in any order; nothing is
+ * visible under the digest until `verify` checked digest and size and `commit` made it durable.
  */
 export interface BlobWriter {
-  readonly tempPath: string;
-  readonly written: number;
-  write(chunks: readonly Buffer[]): Promise<void>;
-  /** Rejects with a DigestMismatchError and removes the temp file when the content is wrong. */
+  /** Writes bytes at `position`; resolves with the bytes now contiguous from offset 0. */
+  writeAt(position: number, chunks: readonly Buffer[]): Promise<number>;
+  /** A reader that follows this write (readers keep it after commit); undefined once it ended. */
+  openPartial(): Promise<PartialReader | undefined>;
+  /** Rejects with a DigestMismatchError, and discards the bytes, when the content is wrong. */
+  verify(): Promise<void>;
+  /** Makes the verified blob visible under its digest, durably; verifies first if not yet done. */
   commit(): Promise<void>;
   abort(): Promise<void>;
 }

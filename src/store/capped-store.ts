@@ -5,7 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { Digest } from '../oci/digest.js';
-import type { BlobInfo, BlobStore, BlobWriter, ByteRange, StoredBlob } from './blob-store.js';
+import type { BlobInfo, BlobStore, BlobWriter, ByteRange, PartialReader, StoredBlob } from './blob-store.js';
 import type { Evictor } from './eviction.js';
 import type { InUse, Release } from './in-use.js';
 
@@ -15,16 +15,16 @@ class ReservedWriter implements BlobWriter {
     private readonly release: Release,
   ) {}
 
-  get tempPath(): string {
-    return this.inner.tempPath;
+  writeAt(position: number, chunks: readonly Buffer[]): Promise<number> {
+    return this.inner.writeAt(position, chunks);
   }
 
-  get written(): number {
-    return this.inner.written;
+  openPartial(): Promise<PartialReader | undefined> {
+    return this.inner.openPartial();
   }
 
-  write(chunks: readonly Buffer[]): Promise<void> {
-    return this.inner.write(chunks);
+  verify(): Promise<void> {
+    return this.inner.verify();
   }
 
   async commit(): Promise<void> {

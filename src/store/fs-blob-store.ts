@@ -4,7 +4,7 @@ import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promis
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { parseDigest, type Digest } from '../oci/digest.js';
-import { type BlobInfo, type BlobStore, type BlobWriter, type ByteRange, type StoredBlob } from './blob-store.js';
+import { type BlobInfo, type BlobStore, type BlobWriter, type ByteRange, type PartialReader, type StoredBlob } from './blob-store.js';
 import { blobPath, layoutOf, type Layout } from './paths.js';
 import { Spool } from './spool.js';
 
@@ -26,30 +26,34 @@ async function fsyncDir(dir: string): Promise<void> {
 }
 
 class FsBlobWriter implements BlobWriter {
+  private verified = false;
+
   constructor(
     private readonly store: FsBlobStore,
     private readonly spool: Spool,
     private readonly expected: Digest,
   ) {}
 
-  get tempPath(): string {
-    return this.spool.tempPath;
+  writeAt(position: number, chunks: readonly Buffer[]): Promise<number> {
+    return this.spool.writeAt(position, chunks);
   }
 
-  get written(): number {
-    return this.spool.bytes;
+  openPartial(): Promise<PartialReader | undefined> {
+    return this.spool.openReader();
   }
 
-  async write(chunks: readonly Buffer[]): Promise<void> {
-    await this.spool.append(chunks);
-  }
-
-  async commit(): Promise<void> {
-    const mismatch = this.spool.mismatch();
+  async verify(): Promise<void> {
+    if (this.verified) return;
+    const mismatch = await this.spool.mismatch();
     if (mismatch) {
       await this.spool.discard();
       throw mismatch;
     }
+    this.verified = true;
+  }
+
+  async commit(): Promise<void> {
+    await this.verify();
     if (this.store.fsync) await this.spool.datasync();
     await this.spool.close();
     const dest = blobPath(this.store.layout, this.expected);
@@ -122,7 +126,7 @@ export class FsBlobStore implements BlobStore {
   async put(expected: Digest, bytes: Uint8Array): Promise<void> {
     const w = await this.begin(expected, bytes.length);
     try {
-      await w.write([Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)]);
+      await w.writeAt(0, [Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)]);
       await w.commit();
     } catch (err) {
       // Also after a failed fsync or rename: no temp file outlives a failed put.

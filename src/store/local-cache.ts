@@ -22,6 +22,7 @@ export interface LocalCacheEvents {
 /** Passes remote bytes to the client and into a local writer; a failed local write only stops caching. */
 class CopyToLocal extends Transform {
   private writer: BlobWriter | undefined;
+  private position = 0;
 
   constructor(
     writer: BlobWriter,
@@ -34,7 +35,9 @@ class CopyToLocal extends Transform {
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     const w = this.writer;
     if (!w) return cb(null, chunk);
-    w.write([chunk]).then(
+    const at = this.position;
+    this.position += chunk.length;
+    w.writeAt(at, [chunk]).then(
       () => cb(null, chunk),
       () => {
         this.writer = undefined;

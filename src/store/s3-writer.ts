@@ -1,6 +1,7 @@
 /**
  * One blob write to object storage: every chunk goes to a local spool file (for local
- * readers) and into a streamed multipart upload to the final key. The upload stream is ended
+ * readers), and the spool's bytes, in order, into a streamed multipart upload to the final key
+ * (parts that arrive early are read back from the spool when their turn comes). The upload stream is ended
  * only after the digest and size check passed, so S3 completes the object only for verified
  * content; on a mismatch or abort the stream is destroyed and the upload aborted. Memory use is
  * bounded by partSize × queueSize.
@@ -11,7 +12,7 @@ import { once } from 'node:events';
 import { rm } from 'node:fs/promises';
 import { PassThrough } from 'node:stream';
 import type { Digest } from '../oci/digest.js';
-import type { BlobWriter } from './blob-store.js';
+import type { BlobWriter, PartialReader } from './blob-store.js';
 import { Spool } from './spool.js';
 
 /** Takes over a verified, committed spool file (e.g. into a local cache); false = remove it. */
@@ -39,6 +40,7 @@ class UploadAborted extends Error {
 export class S3BlobWriter implements BlobWriter {
   private failure: unknown;
   private readonly uploaded: Promise<void>;
+  private verified = false;
 
   private constructor(
     private readonly opts: S3WriteOptions,
@@ -65,33 +67,42 @@ export class S3BlobWriter implements BlobWriter {
   }
 
   static async start(opts: S3WriteOptions): Promise<S3BlobWriter> {
-    const spool = await Spool.create(opts.tmpDir, opts.expected, opts.expectedSize);
-    return new S3BlobWriter(opts, spool, new PassThrough({ highWaterMark: 1024 * 1024 }));
+    const body = new PassThrough({ highWaterMark: 1024 * 1024 });
+    let writer: S3BlobWriter | undefined;
+    const spool = await Spool.create(opts.tmpDir, opts.expected, opts.expectedSize, (chunks) => writer!.upload(chunks));
+    writer = new S3BlobWriter(opts, spool, body);
+    return writer;
   }
 
-  get tempPath(): string {
-    return this.spool.tempPath;
-  }
-
-  get written(): number {
-    return this.spool.bytes;
-  }
-
-  async write(chunks: readonly Buffer[]): Promise<void> {
+  private async upload(chunks: readonly Buffer[]): Promise<void> {
     if (this.failure !== undefined) throw this.failure;
-    await this.spool.append(chunks);
     for (const c of chunks) {
       if (!this.body.write(c)) await once(this.body, 'drain');
       if (this.failure !== undefined) throw this.failure;
     }
   }
 
-  async commit(): Promise<void> {
-    const mismatch = this.spool.mismatch();
+  async writeAt(position: number, chunks: readonly Buffer[]): Promise<number> {
+    if (this.failure !== undefined) throw this.failure;
+    return this.spool.writeAt(position, chunks);
+  }
+
+  openPartial(): Promise<PartialReader | undefined> {
+    return this.spool.openReader();
+  }
+
+  async verify(): Promise<void> {
+    if (this.verified) return;
+    const mismatch = await this.spool.mismatch();
     if (mismatch) {
       await this.abort();
       throw mismatch;
     }
+    this.verified = true;
+  }
+
+  async commit(): Promise<void> {
+    await this.verify();
     const { expected } = this.opts;
     this.body.end();
     try {

@@ -2,7 +2,10 @@
 import type { Dispatcher } from 'undici';
 import type { Failure } from './types.js';
 
-export type Call = { readonly kind: 'response'; readonly res: Dispatcher.ResponseData } | { readonly kind: 'error'; readonly cause: string };
+export type Call =
+  /** `location`: the other origin a redirect led to (a CDN), which later requests may ask directly. */
+  | { readonly kind: 'response'; readonly res: Dispatcher.ResponseData; readonly location?: string }
+  | { readonly kind: 'error'; readonly cause: string };
 
 export function header(res: Dispatcher.ResponseData, name: string): string | undefined {
   const v = res.headers[name];

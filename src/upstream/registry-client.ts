@@ -8,7 +8,7 @@ import { poolFromConfig, type CredentialPool } from './credential-pool.js';
 import { dump, failureOf, header, readLimited, type Call } from './http-call.js';
 import type { RateLimit } from './ratelimit.js';
 import { Transport } from './transport.js';
-import type { BlobBody, BlobHead, Failure, ManifestBody, ManifestHead, Outcome, PassThroughBody, Upstream } from './types.js';
+import type { BlobBody, BlobHead, BlobRequest, Failure, ManifestBody, ManifestHead, Outcome, PassThroughBody, Upstream } from './types.js';
 
 const MAX_MANIFEST = 8 * 1024 * 1024;
 
@@ -88,18 +88,25 @@ export class RegistryClient implements Upstream {
     return { kind: 'found', value: { size: Number(header(res, 'content-length') ?? -1) } };
   }
 
-  async getBlob(repository: string, digest: string, from: number, signal?: AbortSignal): Promise<Outcome<BlobBody>> {
-    const headers: Record<string, string> = from > 0 ? { range: `bytes=${from}-` } : {};
-    const call = await this.transport.exchange({ kind: 'blob_get', method: 'GET', repository, path: `/v2/${repository}/blobs/${digest}`, headers, ...(signal ? { signal } : {}) });
+  async getBlob(repository: string, digest: string, req: BlobRequest): Promise<Outcome<BlobBody>> {
+    const { from, to, signal, location } = req;
+    const headers: Record<string, string> = to !== undefined ? { range: `bytes=${from}-${to - 1}` } : from > 0 ? { range: `bytes=${from}-` } : {};
+    const call = location
+      ? await this.transport.direct('blob_get', location, headers, signal)
+      : await this.transport.exchange({ kind: 'blob_get', method: 'GET', repository, path: `/v2/${repository}/blobs/${digest}`, headers, ...(signal ? { signal } : {}) });
     const res = await expect(call, [200, 206]);
     if (isFailure(res)) return res;
-    if (res.statusCode === 200) return { kind: 'found', value: { size: Number(header(res, 'content-length') ?? -1), start: 0, body: res.body } };
+    const where = call.kind === 'response' && call.location ? { location: call.location } : {};
+    if (res.statusCode === 200) {
+      const size = Number(header(res, 'content-length') ?? -1);
+      return { kind: 'found', value: { size, start: 0, end: size, body: res.body, ...where } };
+    }
     const m = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(header(res, 'content-range') ?? '');
     if (!m) {
       await dump(res);
       return { kind: 'unreachable', cause: 'bad content-range from upstream' };
     }
-    return { kind: 'found', value: { size: Number(m[3]), start: Number(m[1]), body: res.body } };
+    return { kind: 'found', value: { size: Number(m[3]), start: Number(m[1]), end: Number(m[2]) + 1, body: res.body, ...where } };
   }
 
   async getJson(repository: string, pathAndQuery: string, accept = 'application/json'): Promise<Outcome<PassThroughBody>> {

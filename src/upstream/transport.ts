@@ -78,6 +78,23 @@ export class Transport {
     await this.pool.close();
   }
 
+  /**
+   * A GET straight to a URL a registry redirected to before (a CDN's signed URL), without the
+   * registry's credentials, so ranged parts of one blob need one redirect, not one each.
+   */
+  async direct(kind: string, url: string, headers: Record<string, string>, signal?: AbortSignal): Promise<Call> {
+    const started = performance.now();
+    const to = new URL(url);
+    try {
+      const res = await this.deps.external.request({ origin: to.origin, path: to.pathname + to.search, method: 'GET', headers: { 'user-agent': 'berth', ...headers }, ...(signal ? { signal } : {}) });
+      this.observe(kind, res, started);
+      return { kind: 'response', res, location: url };
+    } catch (err) {
+      this.deps.metrics.upstreamRequests.inc({ upstream: this.deps.config.name, kind, status: 'error' });
+      return { kind: 'error', cause: err instanceof Error ? `${err.name}: ${err.message}` : 'request failed' };
+    }
+  }
+
   /** Auth (one refresh on 401), bounded retries on connection errors and 5xx, redirects. */
   private async attempts(x: Exchange): Promise<Call> {
     const { auth, credentials } = this.deps;
@@ -142,7 +159,7 @@ export class Transport {
         res = await dispatcher.request({ origin: to.origin, path: to.pathname + to.search, method: x.method, headers: h, ...signal });
         from = to;
       }
-      return { kind: 'response', res };
+      return from.origin === this.base.origin ? { kind: 'response', res } : { kind: 'response', res, location: from.href };
     } catch (err) {
       this.deps.metrics.upstreamRequests.inc({ upstream: this.deps.config.name, kind: x.kind, status: 'error' });
       return { kind: 'error', cause: err instanceof Error ? `${err.name}: ${err.message}` : 'request failed' };

@@ -47,6 +47,8 @@ describe('integrity and hostile input', () => {
     const fixed = await call(url);
     assert.equal(fixed.status, 200);
     assert.equal(fixed.body.length, layer.size);
+    // The last byte goes out once verified; the cache entry appears once durable.
+    await mirror.berth.fills.idle();
     await stat(blobFile);
   });
 

@@ -58,6 +58,8 @@ describe('resilience: integrity on failure', () => {
     const fixed = await call(blobUrl(repo));
     assert.equal(fixed.status, 200);
     assert.equal(fixed.body.length, layerOf(repo).size);
+    // The last byte goes out once verified; the cache entry appears once durable.
+    await mirror.berth.fills.idle();
     await stat(blobFile(mirror.dataDir, layerOf(repo).digest));
   }
 
@@ -72,6 +74,7 @@ describe('resilience: integrity on failure', () => {
     await assert.rejects(stat(blobFile(mirror.dataDir, layer.digest)));
     assert.deepEqual(await readdir(join(mirror.dataDir, 'tmp')), []);
     assert.equal(await pull(mirror.url, image.ref, join(tmp.path, 'corrupt-2')), image.digest);
+    await mirror.berth.fills.idle();
     await stat(blobFile(mirror.dataDir, layer.digest));
   });
 

@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import type { Readable } from 'node:stream';
 import { parseDigest, type Digest } from '../../src/oci/digest.js';
@@ -15,6 +14,8 @@ export interface StoreUnderTest {
   readonly store: BlobStore;
   /** Every key or file name visible in the backend, to prove nothing partial appeared. */
   visible(): Promise<string[]>;
+  /** The spool files in the backend's local temp directory. */
+  spooled(): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -35,7 +36,7 @@ async function collect(s: Readable): Promise<Buffer> {
 
 async function writeInChunks(store: BlobStore, bytes: Buffer, expected: Digest, expectedSize?: number): Promise<BlobWriter> {
   const w = await store.begin(expected, expectedSize);
-  for (let off = 0; off < bytes.length; off += 1024 * 1024) await w.write([bytes.subarray(off, Math.min(bytes.length, off + 1024 * 1024))]);
+  for (let off = 0; off < bytes.length; off += 1024 * 1024) await w.writeAt(off, [bytes.subarray(off, Math.min(bytes.length, off + 1024 * 1024))]);
   return w;
 }
 
@@ -66,20 +67,27 @@ export function blobStoreConformance(make: () => Promise<StoreUnderTest>, opts: 
     assert.equal(await sut.store.stat(d), undefined);
   });
 
-  test('begin → write (bytes land in the local temp file) → commit makes a large blob visible; ranges read', async () => {
+  test('begin → writeAt (readable through a partial reader) → commit makes a large blob visible; ranges read', async () => {
     const bytes = randomBytes(opts.largeSize);
     const d = digestOf(bytes);
+    const spooled = (await sut.spooled()).length;
     const w = await sut.store.begin(d, bytes.length);
     const half = Math.floor(bytes.length / 2);
-    await w.write([bytes.subarray(0, half)]);
-    assert.equal(w.written, half);
-    // Concurrent readers tail this file while the fill runs.
-    assert.deepEqual(await readFile(w.tempPath), bytes.subarray(0, half));
+    assert.equal(await w.writeAt(0, [bytes.subarray(0, half)]), half);
+    // Concurrent readers follow the write while the fill runs, and keep their reader after commit.
+    const partial = (await w.openPartial())!;
+    const seen = Buffer.alloc(half);
+    assert.equal(await partial.read(seen, 0), half);
+    assert.ok(seen.equals(bytes.subarray(0, half)));
     assert.equal(await sut.store.stat(d), undefined, 'nothing visible before commit');
-    await w.write([bytes.subarray(half)]);
+    await w.writeAt(half, [bytes.subarray(half)]);
     assert.equal(await sut.store.stat(d), undefined, 'nothing visible before commit');
     await w.commit();
-    await assert.rejects(stat(w.tempPath), 'the temp file is gone after commit');
+    const tail = Buffer.alloc(bytes.length - half);
+    assert.equal(await partial.read(tail, half), tail.length, 'a reader opened before the commit reads on after it');
+    assert.ok(tail.equals(bytes.subarray(half)));
+    await partial.close();
+    assert.equal((await sut.spooled()).length, spooled, 'the spool file is gone after commit');
     assert.deepEqual(await sut.store.stat(d), { size: bytes.length });
     assert.ok((await collect((await sut.store.open(d))!)).equals(bytes));
     const ranges = [
@@ -89,6 +97,19 @@ export function blobStoreConformance(make: () => Promise<StoreUnderTest>, opts: 
       { start: half - 3, end: half + 3 },
     ];
     for (const r of ranges) assert.ok((await collect((await sut.store.open(d, r))!)).equals(bytes.subarray(r.start, r.end + 1)), `range ${r.start}-${r.end}`);
+  });
+
+  test('parts written out of order are hashed in order: the blob commits whole', async () => {
+    const bytes = randomBytes(opts.largeSize);
+    const d = digestOf(bytes);
+    const w = await sut.store.begin(d, bytes.length);
+    const a = Math.floor(bytes.length / 3);
+    const b = Math.floor((2 * bytes.length) / 3);
+    assert.equal(await w.writeAt(b, [bytes.subarray(b)]), 0, 'nothing contiguous from 0 yet');
+    assert.equal(await w.writeAt(a, [bytes.subarray(a, b)]), 0);
+    assert.equal(await w.writeAt(0, [bytes.subarray(0, a)]), bytes.length, 'the prefix covers every part once the first lands');
+    await w.commit();
+    assert.ok((await collect((await sut.store.open(d))!)).equals(bytes));
   });
 
   test('an empty blob commits', async () => {
@@ -104,9 +125,10 @@ export function blobStoreConformance(make: () => Promise<StoreUnderTest>, opts: 
     const bytes = randomBytes(opts.largeSize);
     const d = digestOf(Buffer.from('some other content'));
     const before = await sut.visible();
+    const spooled = (await sut.spooled()).length;
     const w = await writeInChunks(sut.store, bytes, d);
     await assert.rejects(w.commit(), DigestMismatchError);
-    await assert.rejects(stat(w.tempPath));
+    assert.equal((await sut.spooled()).length, spooled, 'the spool file is removed');
     assert.equal(await sut.store.stat(d), undefined);
     assert.deepEqual(await sut.visible(), before);
   });
@@ -123,9 +145,10 @@ export function blobStoreConformance(make: () => Promise<StoreUnderTest>, opts: 
     const bytes = randomBytes(opts.largeSize);
     const d = digestOf(bytes);
     const before = await sut.visible();
+    const spooled = (await sut.spooled()).length;
     const w = await writeInChunks(sut.store, bytes.subarray(0, Math.floor(bytes.length * 0.75)), d, bytes.length);
     await w.abort();
-    await assert.rejects(stat(w.tempPath));
+    assert.equal((await sut.spooled()).length, spooled, 'the spool file is removed');
     assert.equal(await sut.store.stat(d), undefined);
     assert.deepEqual(await sut.visible(), before);
   });
@@ -157,7 +180,7 @@ export function blobStoreConformance(make: () => Promise<StoreUnderTest>, opts: 
     const d = digestOf(bytes);
     const w = await writeInChunks(sut.store, bytes, d, bytes.length);
     assert.ok((await sut.store.sweep()) >= 1);
-    await assert.rejects(stat(w.tempPath));
+    assert.deepEqual(await sut.spooled(), []);
     await w.abort();
     assert.equal(await sut.store.stat(d), undefined);
   });

@@ -16,6 +16,6 @@ describe('BlobStore conformance: FsBlobStore', () => {
     const tmp = await makeTempDir('fs-conformance');
     const store = new FsBlobStore(tmp.path, false);
     await store.init();
-    return { store, visible: () => filesUnder(store.layout.blobs), close: () => tmp.close() };
+    return { store, visible: () => filesUnder(store.layout.blobs), spooled: () => filesUnder(store.layout.tmp), close: () => tmp.close() };
   }, { largeSize: 3 * 1024 * 1024 + 17 });
 });

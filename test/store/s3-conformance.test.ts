@@ -55,7 +55,7 @@ describe('BlobStore conformance: S3BlobStore on Ceph RGW', () => {
   blobStoreConformance(async () => {
     const s = await newS3Store('mirror/');
     bucket = s.bucket;
-    return { store: s.store, visible: () => listKeys(s.bucket), close: async () => undefined };
+    return { store: s.store, visible: () => listKeys(s.bucket), spooled: () => readdir(s.store.layout.tmp), close: async () => undefined };
   }, { largeSize: 12 * MiB + 5 });
 
   test('keys are content addresses under the prefix; no multipart upload is left behind', async () => {
@@ -78,7 +78,7 @@ describe('BlobStore conformance: S3BlobStore behind the local disk cache', () =>
     const local = new FsBlobStore(localTmp.path, false);
     cache = new LocalBlobCache(s.store, local, 40 * MiB);
     await cache.init();
-    return { store: cache, visible: () => listKeys(s.bucket), close: async () => undefined };
+    return { store: cache, visible: () => listKeys(s.bucket), spooled: () => readdir(s.store.layout.tmp), close: async () => undefined };
   }, { largeSize: 12 * MiB + 5 });
 
   test('a blob read once through the cache is then served from local disk', async () => {

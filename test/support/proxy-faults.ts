@@ -26,6 +26,8 @@ export interface Fault {
   hang?: boolean;
   /** Destroy the client connection without any answer. */
   drop?: boolean;
+  /** Forward without the Range header, as an upstream that ignores ranges (answers 200, whole). */
+  ignoreRange?: boolean;
 }
 
 export interface FaultHandle {

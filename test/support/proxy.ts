@@ -44,6 +44,8 @@ function stripHop(h: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(h).filter(([k]) => !drop.has(k)));
 }
 
+const withoutRange = (h: Record<string, string>): Record<string, string> => Object.fromEntries(Object.entries(h).filter(([k]) => k !== 'range'));
+
 const pathOnly = (p: string): string => p.split('?')[0] ?? p;
 
 function matches(r: ProxyRecord, method: string | undefined, path: RegExp): boolean {
@@ -207,7 +209,7 @@ export class FaultProxy extends EventEmitter {
     const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
     const up = await request(new URL(rec.path, this.target), {
       method: rec.method as Dispatcher.HttpMethod,
-      headers: stripHop(rec.requestHeaders),
+      headers: f?.ignoreRange ? stripHop(withoutRange(rec.requestHeaders)) : stripHop(rec.requestHeaders),
       body: hasBody ? req : null,
       dispatcher: this.agent,
     });

@@ -22,13 +22,13 @@ export async function handleBlob(ctx: Ctx, s: Services, name: string, digest: Di
     ctx.set('content-length', String(size));
   };
   if (ctx.method === 'HEAD') {
-    const h = await s.blobs.head(upstream, repository, digest);
+    const h = await s.blobs.stat(upstream, repository, digest);
     if (h.kind !== 'found') throw failureToError(h, 'BLOB_UNKNOWN');
     common(h.value.size, h.value.cache);
     ctx.status = 200;
     return;
   }
-  const got = await s.blobs.get(upstream, repository, digest);
+  const got = await s.blobs.open(upstream, repository, digest);
   if (got.kind !== 'found') throw failureToError(got, 'BLOB_UNKNOWN');
   const src = got.value;
   const range = parseRange(ctx.get('range') || undefined, src.size);

@@ -1,0 +1,228 @@
+/**
+ * One upstream fetch of one blob into the store's spool, which any number of readers follow
+ * while it grows. The fill belongs to no client: readers come and go; it ends committed, failed,
+ * or refused (the store could not take it). Its state is private: readers get a `reader(range)`,
+ * the registry and the status page a snapshot.
+ */
+import type { Readable } from 'node:stream';
+import type { Digest } from '../../oci/digest.js';
+import { DigestMismatchError, type BlobStore, type BlobWriter, type ByteRange } from '../../store/blob-store.js';
+import type { Failure, Upstream } from '../../upstream/types.js';
+import { discard } from '../../util/discard.js';
+import { FillProgress } from './progress.js';
+import { FollowingReader } from './reader.js';
+import type { Permits } from './permits.js';
+import { fetchRanged } from './ranged-fetch.js';
+import { fetchStream, StoreWriteError } from './stream-fetch.js';
+
+/** Why a fill produced nothing to read: an upstream answer, or a store that cannot take the bytes. */
+export type FillRefusal = Failure | { readonly kind: 'store-unavailable'; readonly cause: string };
+
+export type FillResult = 'committed' | 'failed' | 'uncached';
+
+export interface FillOptions {
+  readonly maxResumes: number;
+  readonly totalTimeoutMs: number;
+  /** Whether the store has room for this many more bytes; a blob that cannot fit is not begun. */
+  readonly room?: (bytes: number) => Promise<boolean>;
+  /** Cluster-wide single flight: waits while another node fills this digest (see FillClaim). */
+  readonly claim?: (digest: Digest) => Promise<FillClaim>;
+  /** Aborts the fill (shutdown). */
+  readonly signal?: AbortSignal;
+}
+
+/** How one upstream's blobs are fetched: its connection cap, and when to split a blob into ranges. */
+export interface FetchPolicy {
+  readonly permits: Permits;
+  /** Blobs at least this big are fetched as parallel ranges... */
+  readonly minSize: number;
+  /** ...over this many connections (1: never split). */
+  readonly connections: number;
+}
+
+/**
+ * The right to fill a digest: `owner` fills and then releases (telling waiting nodes whether it
+ * committed); `stored` means another node committed it meanwhile.
+ */
+export type FillClaim =
+  | { readonly kind: 'owner'; release(committed: boolean): Promise<void> }
+  | { readonly kind: 'stored'; readonly size: number };
+
+export interface FillHooks {
+  onBytes(n: number): void;
+  /** How many upstream connections the fill used, once its bytes are all in. */
+  onConnections(n: number): void;
+  onResume(): void;
+  /** The store refused or failed a write; the blob is served uncached or the fill fails. */
+  onStoreError(cause: string): void;
+}
+
+/** A running fill as the status page shows it. */
+export interface FillStatus {
+  readonly digest: string;
+  readonly written: number;
+  readonly size: number;
+}
+
+const message = (err: unknown, fallback: string): string => (err instanceof Error ? err.message : fallback);
+
+export class Fill {
+  private readonly progress = new FillProgress();
+  private writer: BlobWriter | undefined;
+  private result: FillResult | undefined;
+  /** Resolves once the size is known and bytes can be read (or the blob is already stored). */
+  readonly ready: Promise<{ readonly size: number } | FillRefusal>;
+  readonly done: Promise<FillResult>;
+  private resolveReady!: (v: { readonly size: number } | FillRefusal) => void;
+
+  constructor(
+    readonly digest: Digest,
+    private readonly repository: string,
+    private readonly upstream: Upstream,
+    private readonly store: BlobStore,
+    private readonly opts: FillOptions,
+    private readonly policy: FetchPolicy,
+    private readonly hooks: FillHooks,
+  ) {
+    this.ready = new Promise((resolve) => (this.resolveReady = resolve));
+    this.done = this.claimed().then(() => this.result ?? 'failed');
+  }
+
+  status(): FillStatus {
+    const s = this.progress.get();
+    return { digest: this.digest.value, written: s.available, size: s.size };
+  }
+
+  /** Bytes still to be written by this fill, for the space check of the next one. */
+  pending(): number {
+    const s = this.progress.get();
+    return s.phase === 'running' && s.size > s.available ? s.size - s.available : 0;
+  }
+
+  /**
+   * The bytes of `range`, as they arrive. After `ready` gave a size; rejects when the fill
+   * failed before this reader could follow it.
+   */
+  async reader(range: ByteRange): Promise<Readable> {
+    const partial = await this.writer?.openPartial();
+    if (partial) return new FollowingReader(this.progress, partial, range);
+    // Not begun (already stored) or over: the committed blob is all there is.
+    if ((await this.done) !== 'committed') throw this.progress.get().failure ?? new Error('fill failed');
+    const stream = await this.store.open(this.digest, range);
+    if (!stream) throw new Error('committed blob vanished');
+    return stream;
+  }
+
+  private async claimed(): Promise<void> {
+    const claim = this.opts.claim ? await this.opts.claim(this.digest) : undefined;
+    if (claim?.kind === 'stored') return this.stored(claim.size);
+    try {
+      await this.run();
+    } finally {
+      await claim?.release(this.result === 'committed');
+    }
+  }
+
+  private stored(size: number): void {
+    this.progress.update({ phase: 'verified', size, available: size });
+    this.result = 'committed';
+    this.resolveReady({ size });
+  }
+
+  private async run(): Promise<void> {
+    const existing = await this.store.stat(this.digest);
+    if (existing) return this.stored(existing.size);
+    // A full disk is known before dialling: the client is then served straight from upstream.
+    if (this.opts.room && !(await this.opts.room(0))) return this.refuse({ kind: 'store-unavailable', cause: 'no space left' });
+    const timeout = AbortSignal.timeout(this.opts.totalTimeoutMs);
+    const signal = this.opts.signal ? AbortSignal.any([timeout, this.opts.signal]) : timeout;
+    await this.policy.permits.take();
+    try {
+      await this.fetch(signal);
+    } finally {
+      this.policy.permits.give();
+    }
+  }
+
+  private async fetch(signal: AbortSignal): Promise<void> {
+    const split = this.policy.connections > 1;
+    // Asking for the first part tells whether the upstream (or its CDN) serves ranges, and the size.
+    const first = await this.upstream.getBlob(this.repository, this.digest.value, split ? { from: 0, to: this.policy.minSize, signal } : { from: 0, signal });
+    if (first.kind !== 'found') return this.refuse(first);
+    if (first.value.start !== 0) {
+      discard(first.value.body);
+      return this.refuse({ kind: 'unreachable', cause: 'upstream answered with another range' });
+    }
+    const size = first.value.size;
+    let writer: BlobWriter;
+    try {
+      if (size >= 0 && this.opts.room && !(await this.opts.room(size))) throw new Error('no space left for the blob');
+      writer = await this.store.begin(this.digest, size >= 0 ? size : undefined);
+    } catch (err) {
+      discard(first.value.body);
+      return this.refuse({ kind: 'store-unavailable', cause: message(err, 'store error') });
+    }
+    this.writer = writer;
+    this.progress.update({ phase: 'running', size });
+    this.resolveReady({ size });
+    const write = async (position: number, chunks: readonly Buffer[]): Promise<void> => {
+      let available: number;
+      try {
+        available = await writer.writeAt(position, chunks);
+      } catch (err) {
+        throw new StoreWriteError(err);
+      }
+      let n = 0;
+      for (const c of chunks) n += c.length;
+      this.hooks.onBytes(n);
+      this.progress.update({ available });
+    };
+    const deps = { upstream: this.upstream, repository: this.repository, digest: this.digest, signal, maxResumes: this.opts.maxResumes, write, onResume: () => this.hooks.onResume() };
+    try {
+      if (first.value.end < size) this.hooks.onConnections(await fetchRanged(deps, first.value, this.policy));
+      else {
+        await fetchStream(deps, first.value);
+        this.hooks.onConnections(1);
+      }
+    } catch (err) {
+      if (err instanceof StoreWriteError) this.hooks.onStoreError(err.message);
+      return this.fail(err);
+    }
+    await this.finish(writer);
+  }
+
+  /** The last byte goes to readers once the digest is verified; visibility waits for durability. */
+  private async finish(writer: BlobWriter): Promise<void> {
+    try {
+      await writer.verify();
+    } catch (err) {
+      // A mismatch already discarded the spool.
+      if (!(err instanceof DigestMismatchError)) this.hooks.onStoreError(message(err, 'verify failed'));
+      return this.fail(err);
+    }
+    const size = this.progress.get().available;
+    this.progress.update({ phase: 'verified', size, available: size });
+    try {
+      await writer.commit();
+      this.result = 'committed';
+    } catch (err) {
+      // Readers already have every verified byte; only the cache entry is lost.
+      this.hooks.onStoreError(message(err, 'commit failed'));
+      await writer.abort().catch(() => undefined);
+      this.result = 'failed';
+    }
+  }
+
+  private refuse(why: FillRefusal): void {
+    if (why.kind === 'store-unavailable') this.hooks.onStoreError(why.cause);
+    this.result = why.kind === 'store-unavailable' ? 'uncached' : 'failed';
+    this.progress.update({ phase: 'failed', failure: new Error(why.kind) });
+    this.resolveReady(why);
+  }
+
+  private async fail(err: unknown): Promise<void> {
+    this.result = 'failed';
+    await this.writer?.abort().catch(() => undefined);
+    this.progress.update({ phase: 'failed', failure: err instanceof Error ? err : new Error('fill failed') });
+  }
+}
