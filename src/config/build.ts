@@ -1,17 +1,18 @@
 /**
- * Combines the parsed file (defaults already applied) with environment and flag overrides,
- * checks cross-references, resolves credentials and produces a deep-frozen Config.
+ * Turns the parsed file (defaults applied, overrides written in) into the Config: checks
+ * cross-references, resolves paths, reads secrets and deep-freezes the result.
  */
 import { resolve } from 'node:path';
-import { resolveCredentials } from './credentials.js';
-import { resolvePool } from './pool.js';
 import { formatPath } from './errors.js';
 import { deepFreeze } from './freeze.js';
+import { resolvePool } from './pool.js';
 import { buildScale } from './scale.js';
+import type { FileConfig } from './schema.js';
+import { resolveCredentials, type Resolved } from './secrets.js';
 import { buildSecurity } from './security.js';
-import type { Overrides } from './overrides.js';
-import type { FileConfig, UpstreamSpec } from './schema.js';
-import type { Config, UpstreamConfig } from './types.js';
+import type { Config } from './types.js';
+
+type UpstreamSpec = FileConfig['upstreams'][number];
 
 export type BuildResult = { ok: true; config: Config } | { ok: false; errors: string[] };
 
@@ -41,70 +42,32 @@ function checkRouting(upstreams: readonly UpstreamSpec[], defaultUpstream: strin
   return errors;
 }
 
-function buildUpstream(
-  spec: UpstreamSpec,
-  env: NodeJS.ProcessEnv,
-  cwd: string,
-  errors: string[],
-): UpstreamConfig {
-  const { credentials: credentialSpec, credentialPool: poolSpec, ...rest } = spec;
-  const base: UpstreamConfig = { ...rest, aliases: [...rest.aliases], timeouts: { ...rest.timeouts }, breaker: { ...rest.breaker } };
-  const credentialPool = poolSpec !== undefined ? resolvePool(poolSpec, spec.name, env, cwd, errors) : undefined;
-  const upstream: UpstreamConfig = credentialPool !== undefined ? { ...base, credentialPool } : base;
-  if (credentialSpec === undefined) return upstream;
+function buildUpstream(spec: UpstreamSpec, env: NodeJS.ProcessEnv, cwd: string, errors: string[]): Resolved<UpstreamSpec> {
+  const { credentials, credentialPool, ...rest } = spec;
   const keyPath = formatPath(['upstreams', spec.name, 'credentials']);
-  const result = resolveCredentials(credentialSpec, keyPath, env, cwd);
-  if (!result.ok) {
-    errors.push(...result.errors);
-    return upstream;
-  }
-  return { ...upstream, credentials: result.credentials };
+  return {
+    ...rest,
+    ...(credentialPool !== undefined ? { credentialPool: resolvePool(credentialPool, spec.name, env, cwd, errors) } : {}),
+    ...(credentials !== undefined ? { credentials: resolveCredentials(credentials, keyPath, env, cwd, errors) } : {}),
+  };
 }
 
-/** Later layers win: file < env < flags. */
-export function buildConfig(
-  file: FileConfig,
-  layers: readonly Overrides[],
-  env: NodeJS.ProcessEnv,
-  cwd: string,
-): BuildResult {
-  const pick = <K extends keyof Overrides>(key: K): Overrides[K] =>
-    layers.reduce<Overrides[K]>((current, layer) => layer[key] ?? current, undefined);
-
+export function buildConfig(file: FileConfig, env: NodeJS.ProcessEnv, cwd: string): BuildResult {
   const errors = checkRouting(file.upstreams, file.defaultUpstream);
   const upstreams = file.upstreams.map((spec) => buildUpstream(spec, env, cwd, errors));
   const security = buildSecurity(file, upstreams, env, cwd, errors);
   const scale = buildScale(file, env, cwd, errors);
   if (errors.length > 0) return { ok: false, errors };
 
-  const listen = pick('listen') ?? file.listen;
-  const config: Config = {
-    listen: { host: listen.host, port: listen.port },
-    storage: {
-      path: resolve(cwd, pick('dataDir') ?? file.storage.path),
-      maxSize: pick('maxSize') ?? file.storage.maxSize,
-      fsync: file.storage.fsync,
-      highWatermark: file.storage.highWatermark,
-      lowWatermark: file.storage.lowWatermark,
-      ...scale.storage,
-    },
+  const { listen, storage, tls: _tls, auth: _auth, cluster: _cluster, upstreams: _upstreams, ...rest } = file;
+  const { s3: _s3, localCache: _localCache, ...local } = storage;
+  const config: Resolved<FileConfig> = {
+    listen,
+    storage: { ...local, path: resolve(cwd, storage.path), ...scale.storage },
+    ...rest,
     ...(scale.cluster !== undefined ? { cluster: scale.cluster } : {}),
-    pins: [...file.pins],
-    pinRefreshMs: file.pinRefresh,
-    prefetch: { images: [...file.prefetch.images], platforms: [...file.prefetch.platforms], intervalMs: file.prefetch.interval },
-    upstreams,
-    defaultUpstream: file.defaultUpstream,
-    log: { level: pick('logLevel') ?? file.log.level },
-    metrics: {
-      enabled: file.metrics.enabled,
-      requireAuth: file.metrics.requireAuth,
-      ...(file.metrics.listen !== undefined ? { listen: { host: file.metrics.listen.host, port: file.metrics.listen.port } } : {}),
-    },
-    status: { enabled: file.status.enabled },
     ...security,
-    offline: pick('offline') ?? file.offline,
-    shutdownGraceMs: file.shutdownGrace,
-    headersTimeoutMs: file.headersTimeout,
+    upstreams,
   };
   return { ok: true, config: deepFreeze(config) };
 }

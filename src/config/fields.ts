@@ -1,10 +1,7 @@
 /** Reusable zod field schemas for the user-facing configuration file. */
 import { z } from 'zod';
 import { parseListen, type ListenAddress } from './listen.js';
-import { parseDuration, parseSize } from './units.js';
-
-/** Largest delay Node's timers accept; longer timeouts would fire immediately. */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
+import { parseSize } from './units.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -27,7 +24,7 @@ export const registryHost = z
  * Runs a throwing parser on a string or number input and reports its Error message as the issue.
  * The parsers' messages never contain more than the offending (non-secret) value.
  */
-function parsed<T>(what: string, parse: (input: string | number) => T) {
+export function parsed<T>(what: string, parse: (input: string | number) => T) {
   return z.unknown().transform((input, ctx): T => {
     if (typeof input !== 'string' && typeof input !== 'number') {
       ctx.addIssue({ code: 'custom', message: `expected a ${what}, got ${describe(input)}` });
@@ -46,25 +43,6 @@ function describe(input: unknown): string {
   if (input === null) return 'null';
   if (Array.isArray(input)) return 'a list';
   return typeof input === 'object' ? 'a mapping' : typeof input;
-}
-
-export interface DurationBounds {
-  /** Inclusive lower bound in ms (default 0). */
-  readonly min?: number;
-  /** Inclusive upper bound in ms (default: no bound beyond a safe integer). */
-  readonly max?: number;
-}
-
-/** A duration ("30s", "1h30m", or ms as a number) parsed to milliseconds. */
-export function duration(bounds: DurationBounds = {}) {
-  const { min = 0, max = Number.MAX_SAFE_INTEGER } = bounds;
-  return parsed('duration', parseDuration).superRefine((ms, ctx) => {
-    if (ms < min) ctx.addIssue({ code: 'custom', message: `must be at least ${min}ms` });
-    if (ms > max) {
-      const days = (max / 86_400_000).toFixed(1);
-      ctx.addIssue({ code: 'custom', message: `must be at most ${max}ms (about ${days} days)` });
-    }
-  });
 }
 
 /** A size ("50GiB", "1.5GB", or bytes as a number) parsed to bytes. */

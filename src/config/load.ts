@@ -3,7 +3,7 @@
  */
 import { buildConfig } from './build.js';
 import { formatIssues } from './errors.js';
-import { ENV, envOverrides, flagOverrides, type Flags } from './overrides.js';
+import { applyOverrides, CONFIG_FILE, readOverrides, type Flags } from './options.js';
 import { readConfigFile } from './read-file.js';
 import { fileSchema } from './schema.js';
 import type { Config } from './types.js';
@@ -22,7 +22,7 @@ export type LoadResult = { ok: true; config: Config } | { ok: false; errors: str
 /** The file to read, if any: the explicit option wins over BERTH_CONFIG; empty strings count as unset. */
 export function configFilePath(opts: Pick<LoadOptions, 'file' | 'env'>): string | undefined {
   if (opts.file !== undefined && opts.file !== '') return opts.file;
-  const fromEnv = opts.env[ENV.config];
+  const fromEnv = opts.env[CONFIG_FILE.env];
   return fromEnv !== undefined && fromEnv !== '' ? fromEnv : undefined;
 }
 
@@ -42,12 +42,11 @@ export function loadConfig(opts: LoadOptions): LoadResult {
   const parsed = fileSchema.safeParse(data);
   if (!parsed.success) errors.push(...formatIssues(parsed.error.issues));
 
-  const env = envOverrides(opts.env);
-  const flags = flagOverrides(opts.flags);
-  errors.push(...env.errors, ...flags.errors);
+  const overrides = readOverrides(opts.env, opts.flags);
+  errors.push(...overrides.errors);
   if (!parsed.success || errors.length > 0) return { ok: false, errors };
 
-  return buildConfig(parsed.data, [env.overrides, flags.overrides], opts.env, cwd);
+  return buildConfig(applyOverrides(parsed.data, overrides.overrides), opts.env, cwd);
 }
 
 /** Like loadConfig but throws an Error listing every problem, one per line. */

@@ -1,5 +1,4 @@
 /** Printable copies of the configuration with secrets hidden. */
-import type { Config, Credentials } from './types.js';
 
 export const MASK = '***';
 
@@ -17,16 +16,12 @@ function maskValue(value: unknown, key: string | undefined): unknown {
   return value;
 }
 
-/** A plain, mutable deep copy of the config with every password and token replaced by "***". */
-export function maskSecrets(config: Config): unknown {
+/** A plain, mutable deep copy of the config (or a part) with every password and token replaced by "***". */
+export function maskSecrets(config: unknown): unknown {
   return maskValue(config, undefined);
 }
 
-/** Credentials with password and token replaced by "***"; the username is kept. */
-export function maskCredentials(credentials: Credentials): Credentials {
-  return {
-    ...(credentials.username !== undefined ? { username: credentials.username } : {}),
-    ...(credentials.password !== undefined ? { password: MASK } : {}),
-    ...(credentials.token !== undefined ? { token: MASK } : {}),
-  };
+/** A redis URL with its password (if any) masked. */
+export function maskUrl(url: string): string {
+  return url.replace(/^(rediss?:\/\/)([^@/]*@)/, (_m, scheme: string, auth: string) => `${scheme}${auth.includes(':') ? `${auth.slice(0, auth.indexOf(':'))}:${MASK}@` : auth}`);
 }

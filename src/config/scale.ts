@@ -1,80 +1,102 @@
 /**
- * Builds and renders the scale-out settings: object storage (secret resolved from its
- * source), the local disk cache and the cluster block. Errors name keys, never secrets.
+ * The scale-out options: `storage.backend`/`storage.s3`/`storage.localCache` (object storage and
+ * a local disk cache in front of it) and `cluster` (Redis for shared tags and cluster-wide
+ * single-flight fills). buildScale checks how they combine and reads the S3 secret from its
+ * source. Errors name keys, never secrets.
  */
 import { resolve } from 'node:path';
-import { readSecret } from './credentials.js';
-import { MASK } from './mask.js';
-import type { ClusterSpec, LocalCacheSpec, S3Spec } from './scale-schema.js';
-import type { ClusterConfig, Config, S3Config } from './types.js';
-import { formatDuration, formatSize } from './units.js';
+import { z } from 'zod';
+import { duration, MAX_TIMER_MS, msObject } from './durations.js';
+import { httpUrl, nonEmptyString, size, strictObject } from './fields.js';
+import { envName, inlineSecret, pickSource, readSecret, sourceKey, type Resolved } from './secrets.js';
 
-export interface ScaleSpec {
-  readonly storage: { readonly backend: 'fs' | 's3'; readonly maxSize: number; readonly s3?: S3Spec; readonly localCache?: LocalCacheSpec };
-  readonly cluster?: ClusterSpec;
+const MiB = 1024 * 1024;
+
+/** S3-compatible object storage for blobs (storage.backend: s3). */
+export const s3Schema = msObject({
+  bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name (3-63 lowercase letters, digits, dots, dashes)'),
+  /** Absent: AWS's regional endpoint. */
+  endpoint: httpUrl.optional(),
+  region: nonEmptyString.default('us-east-1'),
+  forcePathStyle: z.boolean().default(true),
+  /** Key prefix, '' or ending in '/'. */
+  prefix: z.string().regex(/^([A-Za-z0-9._-]+\/)*$/, 'expected "" or path segments ending in "/", e.g. berth/').default(''),
+  /** With no secret source: the AWS SDK's environment chain (AWS_ACCESS_KEY_ID, profiles, roles). */
+  accessKeyId: nonEmptyString.optional(),
+  secretAccessKey: inlineSecret.optional(),
+  secretAccessKeyEnv: envName.optional(),
+  secretAccessKeyFile: nonEmptyString.optional(),
+  partSize: size.prefault('8MiB').refine((n) => n >= 5 * MiB && n <= 5 * 1024 * MiB, 'must be between 5MiB and 5GiB (S3 part limits)'),
+  queueSize: z.number().int('must be a whole number').min(1).max(64).default(4),
+  /** Incomplete multipart uploads older than this are aborted at start-up. */
+  staleUploads: duration({ min: 60_000 }).prefault('1d'),
+}).transform((raw, ctx) => {
+  const secret = pickSource(raw.secretAccessKey, raw.secretAccessKeyEnv, raw.secretAccessKeyFile);
+  if (secret === 'conflict') {
+    ctx.addIssue({ code: 'custom', message: 'set only one of secretAccessKey, secretAccessKeyEnv, secretAccessKeyFile' });
+    return z.NEVER;
+  }
+  if ((raw.accessKeyId === undefined) !== (secret === undefined)) {
+    ctx.addIssue({ code: 'custom', message: 'set accessKeyId and a secretAccessKey source together, or neither (the AWS environment chain)' });
+    return z.NEVER;
+  }
+  const { secretAccessKey: _a, secretAccessKeyEnv: _b, secretAccessKeyFile: _c, ...rest } = raw;
+  return { ...rest, ...(secret !== undefined ? { secretAccessKey: secret } : {}) };
+});
+
+/** With backend s3: hot blobs kept on local disk, bounded by maxSize. */
+export const localCacheSchema = strictObject({
+  path: nonEmptyString,
+  maxSize: size.refine((n) => n > 0, 'must be above 0'),
+});
+
+/** Several nodes sharing one bucket: Redis for tags and cluster-wide single-flight fills. */
+export const clusterSchema = msObject({
+  /** redis:// or rediss:// URL (may carry a password). */
+  redis: z.string().regex(/^rediss?:\/\/\S+$/, 'expected a redis:// or rediss:// URL'),
+  keyPrefix: z.string().regex(/^[A-Za-z0-9:._-]*$/, 'expected letters, digits and : . _ -').default('berth:'),
+  /** A fill lease expires this long after its holder stopped renewing it (a dead node). */
+  leaseTtl: duration({ min: 1_000, max: MAX_TIMER_MS }).prefault('10s'),
+  /** How long a node waits for another node's fill of a blob before giving up. */
+  waitTimeout: duration({ min: 1_000, max: MAX_TIMER_MS }).prefault('1h'),
+}).transform(({ redis, ...rest }) => ({ redisUrl: redis, ...rest }));
+
+type S3Spec = z.output<typeof s3Schema>;
+
+interface ScaleSpec {
+  readonly storage: {
+    readonly backend: 'fs' | 's3';
+    readonly maxSize: number;
+    readonly s3?: S3Spec | undefined;
+    readonly localCache?: z.output<typeof localCacheSchema> | undefined;
+  };
+  readonly cluster?: z.output<typeof clusterSchema> | undefined;
 }
 
-export interface Scale {
-  readonly storage: Pick<Config['storage'], 'backend' | 's3' | 'localCache'>;
-  readonly cluster?: ClusterConfig;
-}
-
-function buildS3(spec: S3Spec, env: NodeJS.ProcessEnv, cwd: string, errors: string[]): S3Config {
-  const { secret, staleUploads, ...rest } = spec;
-  const base: S3Config = { ...rest, staleUploadsMs: staleUploads };
+function buildS3(spec: S3Spec, env: NodeJS.ProcessEnv, cwd: string, errors: string[]): Resolved<S3Spec> {
+  const { secretAccessKey: secret, ...base } = spec;
   if (secret === undefined) return base;
   const read = readSecret(secret, env, cwd);
   if (!read.ok) {
-    errors.push(`storage.s3.secretAccessKey${secret.from === 'env' ? 'Env' : secret.from === 'file' ? 'File' : ''}: ${read.error}`);
+    errors.push(`storage.s3.${sourceKey('secretAccessKey', secret)}: ${read.error}`);
     return base;
   }
   return { ...base, secretAccessKey: read.value };
 }
 
-export function buildScale(file: ScaleSpec, env: NodeJS.ProcessEnv, cwd: string, errors: string[]): Scale {
+export function buildScale(file: ScaleSpec, env: NodeJS.ProcessEnv, cwd: string, errors: string[]) {
   const { backend, s3, localCache } = file.storage;
   if (backend === 's3' && s3 === undefined) errors.push('storage.s3: required when storage.backend is s3');
   if (backend === 'fs' && s3 !== undefined) errors.push('storage.s3: set storage.backend: s3 to use object storage');
   if (backend === 'fs' && localCache !== undefined) errors.push('storage.localCache: only used with storage.backend: s3');
   if (backend === 's3' && file.storage.maxSize > 0) errors.push('storage.maxSize: eviction is per node and does not apply to object storage; use a bucket lifecycle rule (localCache.maxSize bounds the local cache)');
   if (file.cluster !== undefined && backend !== 's3') errors.push('cluster: needs shared object storage (storage.backend: s3)');
-  const cluster = file.cluster;
   return {
     storage: {
       backend,
       ...(s3 !== undefined && backend === 's3' ? { s3: buildS3(s3, env, cwd, errors) } : {}),
       ...(localCache !== undefined ? { localCache: { path: resolve(cwd, localCache.path), maxSize: localCache.maxSize } } : {}),
     },
-    ...(cluster !== undefined
-      ? { cluster: { redisUrl: cluster.redis, keyPrefix: cluster.keyPrefix, leaseTtlMs: cluster.leaseTtl, waitTimeoutMs: cluster.waitTimeout } }
-      : {}),
+    ...(file.cluster !== undefined ? { cluster: file.cluster } : {}),
   };
-}
-
-/** A redis URL with its password (if any) masked. */
-function maskUrl(url: string): string {
-  return url.replace(/^(rediss?:\/\/)([^@/]*@)/, (_m, scheme: string, auth: string) => `${scheme}${auth.includes(':') ? `${auth.slice(0, auth.indexOf(':'))}:${MASK}@` : auth}`);
-}
-
-/** The scale-out keys in the file's shape, secrets masked. */
-export function renderScale(config: Config): { storage: Record<string, unknown>; rest: Record<string, unknown> } {
-  const { s3, localCache } = config.storage;
-  const storage: Record<string, unknown> = { backend: config.storage.backend };
-  if (s3 !== undefined) {
-    const { secretAccessKey, staleUploadsMs, partSize, accessKeyId, endpoint, ...rest } = s3;
-    storage['s3'] = {
-      ...rest,
-      ...(endpoint !== undefined ? { endpoint } : {}),
-      partSize: formatSize(partSize),
-      staleUploads: formatDuration(staleUploadsMs),
-      ...(accessKeyId !== undefined ? { accessKeyId } : {}),
-      ...(secretAccessKey !== undefined ? { secretAccessKey: MASK } : {}),
-    };
-  }
-  if (localCache !== undefined) storage['localCache'] = { path: localCache.path, maxSize: formatSize(localCache.maxSize) };
-  const c = config.cluster;
-  const rest = c
-    ? { cluster: { redis: maskUrl(c.redisUrl), keyPrefix: c.keyPrefix, leaseTtl: formatDuration(c.leaseTtlMs), waitTimeout: formatDuration(c.waitTimeoutMs) } }
-    : {};
-  return { storage, rest };
 }
