@@ -1,27 +1,43 @@
 /** Config loading for the maintenance commands: the same layers as `serve`, errors on stderr. */
 import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { loadConfig, type Config } from '../config/index.js';
+import {
+  CONFIG_FILE,
+  OPTION_NAMES,
+  OPTIONS,
+  describeOption,
+  loadConfig,
+  type Config,
+  type Flags,
+  type LoadOptions,
+  type OptionName,
+} from '../config/index.js';
 
-export interface DataFlags {
+/** `--config` and the override flags as commander parses them. */
+export interface DataFlags extends Flags {
   config?: string;
-  dataDir?: string;
+}
+
+/** Adds `--config` and the named override flags (every one by default), with their help, from the option table. */
+export function withConfigOptions(cmd: Command, names: readonly OptionName[] = OPTION_NAMES): Command {
+  cmd.option(CONFIG_FILE.flag, describeOption(CONFIG_FILE));
+  for (const name of names) cmd.option(OPTIONS[name].flag, describeOption(OPTIONS[name]));
+  return cmd;
 }
 
 /** The `--config` / `--data-dir` pair every command that opens a data dir takes (DataFlags). */
 export function withDataDirOptions(cmd: Command): Command {
-  return cmd
-    .option('-c, --config <file>', 'YAML config file naming the data dir (env BERTH_CONFIG)')
-    .option('-d, --data-dir <dir>', 'cache directory (env BERTH_DATA_DIR)');
+  return withConfigOptions(cmd, ['dataDir']);
+}
+
+/** What loadConfig needs from the command line: the file and the override flags. */
+export function loadOptions(flags: DataFlags): LoadOptions {
+  return { ...(flags.config !== undefined ? { file: flags.config } : {}), env: process.env, flags };
 }
 
 /** The effective config, or undefined after printing why not. */
 export function cliConfig(command: string, flags: DataFlags): Config | undefined {
-  const loaded = loadConfig({
-    ...(flags.config !== undefined ? { file: flags.config } : {}),
-    env: process.env,
-    flags: flags.dataDir !== undefined ? { dataDir: flags.dataDir } : {},
-  });
+  const loaded = loadConfig(loadOptions(flags));
   if (loaded.ok) return loaded.config;
   process.stderr.write(`berth ${command}: invalid configuration\n${loaded.errors.map((e) => `  ${e}`).join('\n')}\n`);
   return undefined;

@@ -1,15 +1,8 @@
 /** `berth verify`: re-hash the cache, quarantine what is wrong; exit 0 clean, 1 findings, 2 unusable. */
-import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { withDataDirOptions } from './cli-config.js';
-import { loadConfig } from '../config/index.js';
+import { cliConfig, existingDataDir, type DataFlags, withDataDirOptions } from './cli-config.js';
 import { layoutOf } from '../store/paths.js';
 import { verifyStore, type Finding } from '../store/verify.js';
-
-interface VerifyFlags {
-  config?: string;
-  dataDir?: string;
-}
 
 function mib(bytes: number): string {
   return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
@@ -20,21 +13,10 @@ function line(f: Finding): string {
   return `${f.kind} ${f.path}: ${f.detail}; ${where}\n`;
 }
 
-async function verify(flags: VerifyFlags): Promise<number> {
-  const loaded = loadConfig({
-    ...(flags.config !== undefined ? { file: flags.config } : {}),
-    env: process.env,
-    flags: flags.dataDir !== undefined ? { dataDir: flags.dataDir } : {},
-  });
-  if (!loaded.ok) {
-    process.stderr.write(`berth: invalid configuration\n${loaded.errors.map((e) => `  ${e}`).join('\n')}\n`);
-    return 2;
-  }
-  const root = loaded.config.storage.path;
-  if (!(await stat(root).catch(() => undefined))?.isDirectory()) {
-    process.stderr.write(`berth verify: data directory ${root} does not exist\n`);
-    return 2;
-  }
+async function verify(flags: DataFlags): Promise<number> {
+  const config = cliConfig('verify', flags);
+  if (config === undefined || !(await existingDataDir('verify', config))) return 2;
+  const root = config.storage.path;
   const report = await verifyStore(layoutOf(root), (f) => process.stdout.write(line(f)));
   const corrupt = report.findings.filter((f) => f.kind === 'corrupt').length;
   const partial = report.findings.length - corrupt + report.tempFiles;
@@ -47,7 +29,7 @@ async function verify(flags: VerifyFlags): Promise<number> {
 
 export function registerVerify(program: Command): void {
   withDataDirOptions(program.command('verify').description('re-hash every cached blob; move corrupt ones into <data>/quarantine/ (exit 1 if anything was found)'))
-    .action(async (flags: VerifyFlags) => {
+    .action(async (flags: DataFlags) => {
       process.exitCode = await verify(flags);
     });
 }
