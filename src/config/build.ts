@@ -59,13 +59,12 @@ export function buildConfig(file: FileConfig, env: NodeJS.ProcessEnv, cwd: strin
   const scale = buildScale(file, env, cwd, errors);
   if (errors.length > 0) return { ok: false, errors };
 
-  const { listen, storage, tls: _tls, auth: _auth, cluster: _cluster, upstreams: _upstreams, ...rest } = file;
+  const { listen, storage, tls: _tls, auth: _auth, upstreams: _upstreams, ...rest } = file;
   const { s3: _s3, localCache: _localCache, ...local } = storage;
   const config: Resolved<FileConfig> = {
     listen,
-    storage: { ...local, path: resolve(cwd, storage.path), ...scale.storage },
+    storage: { ...local, path: resolve(cwd, storage.path), ...scale },
     ...rest,
-    ...(scale.cluster !== undefined ? { cluster: scale.cluster } : {}),
     ...security,
     upstreams,
   };

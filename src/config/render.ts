@@ -38,12 +38,7 @@ function renamed(config: Config): Record<string, unknown> {
   };
 }
 
-/** The effective configuration in the file's shape. Without credentials, loading the output yields the same Config. */
-export function toUserShape(config: Config): Record<string, unknown> {
-  const shape = fileDurations(maskSecrets({ ...config, ...renamed(config) }));
-  return shape as Record<string, unknown>;
-}
-
+/** The effective configuration in the file's shape, as YAML. Without credentials, loading the output yields the same Config. */
 export function renderEffective(config: Config): string {
-  return stringify(toUserShape(config), { lineWidth: 0 });
+  return stringify(fileDurations(maskSecrets({ ...config, ...renamed(config) })), { lineWidth: 0 });
 }

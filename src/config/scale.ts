@@ -84,6 +84,7 @@ function buildS3(spec: S3Spec, env: NodeJS.ProcessEnv, cwd: string, errors: stri
   return { ...base, secretAccessKey: read.value };
 }
 
+/** The storage keys that depend on the backend, checked together with `cluster`. */
 export function buildScale(file: ScaleSpec, env: NodeJS.ProcessEnv, cwd: string, errors: string[]) {
   const { backend, s3, localCache } = file.storage;
   if (backend === 's3' && s3 === undefined) errors.push('storage.s3: required when storage.backend is s3');
@@ -92,11 +93,8 @@ export function buildScale(file: ScaleSpec, env: NodeJS.ProcessEnv, cwd: string,
   if (backend === 's3' && file.storage.maxSize > 0) errors.push('storage.maxSize: eviction is per node and does not apply to object storage; use a bucket lifecycle rule (localCache.maxSize bounds the local cache)');
   if (file.cluster !== undefined && backend !== 's3') errors.push('cluster: needs shared object storage (storage.backend: s3)');
   return {
-    storage: {
-      backend,
-      ...(s3 !== undefined && backend === 's3' ? { s3: buildS3(s3, env, cwd, errors) } : {}),
-      ...(localCache !== undefined ? { localCache: { path: resolve(cwd, localCache.path), maxSize: localCache.maxSize } } : {}),
-    },
-    ...(file.cluster !== undefined ? { cluster: file.cluster } : {}),
+    backend,
+    ...(s3 !== undefined && backend === 's3' ? { s3: buildS3(s3, env, cwd, errors) } : {}),
+    ...(localCache !== undefined ? { localCache: { path: resolve(cwd, localCache.path), maxSize: localCache.maxSize } } : {}),
   };
 }
