@@ -19,7 +19,8 @@ export interface BerthDaemon {
 /** dist/bench/berth.js → dist/src/main.js; BENCH_BERTH_MAIN benchmarks another build instead. */
 export const BERTH_MAIN = process.env.BENCH_BERTH_MAIN || fileURLToPath(new URL('../src/main.js', import.meta.url));
 
-export async function startBerth(cleanup: Cleanup, upstreamUrl: string): Promise<BerthDaemon> {
+/** `upstream`: extra settings for the upstream (e.g. parallelFetch). */
+export async function startBerth(cleanup: Cleanup, upstreamUrl: string, upstream: Record<string, unknown> = {}): Promise<BerthDaemon> {
   const tmp = await makeTempDir('bench-berth');
   const port = await freePort();
   const dataDir = join(tmp.path, 'data');
@@ -29,7 +30,7 @@ export async function startBerth(cleanup: Cleanup, upstreamUrl: string): Promise
     listen: `127.0.0.1:${port}`,
     storage: { path: dataDir, fsync: false },
     log: { level: 'warn' },
-    upstreams: { 'docker.io': { url: upstreamUrl, tagTtl: '5m' } },
+    upstreams: { 'docker.io': { url: upstreamUrl, tagTtl: '5m', ...upstream } },
   };
   await writeFile(configPath, JSON.stringify(config, null, 2));
   let daemon: Daemon | undefined;

@@ -14,6 +14,7 @@ import { notes, setupLines } from './notes.js';
 import { benchOptions } from './options.js';
 import { machine, markdownTable, renderReport, writeResult } from './report.js';
 import { concurrentCold } from './scenario-concurrent.js';
+import { rangedCold } from './scenario-ranged.js';
 import { BLOB_CLIENT, directBaseline, singleMirror } from './scenario-single.js';
 import { buildStage } from './setup.js';
 import { buildRows } from './table.js';
@@ -42,9 +43,11 @@ async function main(cleanup: Cleanup): Promise<number> {
     for (const kind of MIRRORS) await concurrentCold(ctx, kind, n);
   }
 
+  const rangedRows = await rangedCold(ctx);
+
   // Interrupted (signal or deadline): what was measured is incomplete; write no report.
   if (cleanup.stopping) return 130;
-  const rows = buildRows(ctx);
+  const rows = [...buildRows(ctx), ...rangedRows];
   const elapsed = (performance.now() - started) / 1000;
   const markdown = renderReport({
     title: `berth benchmark${opts.quick ? ' (quick)' : ''}`,

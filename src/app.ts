@@ -132,7 +132,7 @@ export async function startBerth(config: Config, logger: Logger, opts: StartOpti
     metrics.storageWriteErrors.inc();
     logger.warn({ err: err instanceof Error ? err.message : err }, 'store write failed; serving uncached');
   };
-  const fetchPolicies = new Map(config.upstreams.map((u) => [u.name, { permits: new Permits(u.connections), minSize: 32 * 1024 * 1024, connections: 4 }]));
+  const fetchPolicies = new Map(config.upstreams.map((u) => [u.name, { permits: new Permits(u.connections), ...u.parallelFetch }]));
   const fillTimeout = Math.max(...config.upstreams.map((u) => u.timeouts.fillTotalMs));
   const fills = new Fills(capped, { maxResumes: 3, totalTimeoutMs: fillTimeout, ...(cluster ? { claim: cluster.claim } : {}) }, {
     started: () => metrics.fillsInProgress.inc(),

@@ -43,7 +43,13 @@ const upstreamSchema = msObject({
   /** background: stale-while-revalidate; first: revalidate before answering. */
   revalidate: z.enum(['background', 'first']).default('background'),
   negativeTtl: duration().prefault('30s'),
+  /** Upstream connections at once, for every fill together: a big blob cannot starve the others. */
   connections: z.number().int('must be a whole number').min(1).max(4096).default(16),
+  /** Blobs of at least minSize are fetched as this many parallel Range requests (1: one stream). */
+  parallelFetch: strictObject({
+    minSize: size.prefault('32MiB'),
+    connections: z.number().int('must be a whole number').min(1).max(16).default(4),
+  }).prefault(() => ({})),
   retries: z.number().int('must be a whole number').min(0).max(100).default(2),
   offline: z.boolean().default(false),
   /** Consecutive failed requests (failures, 0 = never) that stop dialling for coolDown. */

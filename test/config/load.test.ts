@@ -28,6 +28,7 @@ describe('embedded defaults', () => {
         quotaFloor: 0,
         timeouts: { connectMs: 10_000, headersMs: 30_000, idleMs: 60_000, fillTotalMs: 3_600_000 },
         connections: 16,
+        parallelFetch: { minSize: 32 * 1024 * 1024, connections: 4 },
         retries: 2,
         offline: false,
         breaker: { failures: 5, coolDownMs: 30_000 },
