@@ -26,8 +26,6 @@ async function fsyncDir(dir: string): Promise<void> {
 }
 
 class FsBlobWriter implements BlobWriter {
-  private verified = false;
-
   constructor(
     private readonly store: FsBlobStore,
     private readonly spool: Spool,
@@ -42,14 +40,8 @@ class FsBlobWriter implements BlobWriter {
     return this.spool.openReader();
   }
 
-  async verify(): Promise<void> {
-    if (this.verified) return;
-    const mismatch = await this.spool.mismatch();
-    if (mismatch) {
-      await this.spool.discard();
-      throw mismatch;
-    }
-    this.verified = true;
+  verify(): Promise<void> {
+    return this.spool.verify();
   }
 
   async commit(): Promise<void> {

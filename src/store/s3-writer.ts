@@ -40,7 +40,6 @@ class UploadAborted extends Error {
 export class S3BlobWriter implements BlobWriter {
   private failure: unknown;
   private readonly uploaded: Promise<void>;
-  private verified = false;
 
   private constructor(
     private readonly opts: S3WriteOptions,
@@ -92,13 +91,13 @@ export class S3BlobWriter implements BlobWriter {
   }
 
   async verify(): Promise<void> {
-    if (this.verified) return;
-    const mismatch = await this.spool.mismatch();
-    if (mismatch) {
+    try {
+      await this.spool.verify();
+    } catch (err) {
+      // The upload is stopped too: S3 never completes an object from unverified bytes.
       await this.abort();
-      throw mismatch;
+      throw err;
     }
-    this.verified = true;
   }
 
   async commit(): Promise<void> {

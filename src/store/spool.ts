@@ -120,8 +120,22 @@ export class Spool {
     }
   }
 
-  /** The mismatch, if the content is not what was expected; call once, when all bytes are in. */
-  async mismatch(): Promise<DigestMismatchError | undefined> {
+  private verdict: Promise<void> | undefined;
+
+  /**
+   * Resolves once every byte is in and matches the expected digest and size; otherwise discards
+   * the spool and rejects with a DigestMismatchError. Checked once, however often it is asked.
+   */
+  verify(): Promise<void> {
+    this.verdict ??= this.mismatch().then(async (mismatch) => {
+      if (!mismatch) return;
+      await this.discard();
+      throw mismatch;
+    });
+    return this.verdict;
+  }
+
+  private async mismatch(): Promise<DigestMismatchError | undefined> {
     await this.delivering;
     const size = this.ordered;
     const actual = `${this.expected.algorithm}:${this.hash.digest('hex')}`;
