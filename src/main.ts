@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/** The berth CLI: serve | config check. */
+/** The berth CLI: one subcommand per job; `serve` runs the daemon, the others are offline or client-side tools. */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { pino } from 'pino';

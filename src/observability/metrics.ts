@@ -1,7 +1,6 @@
 /** Every metric berth exports, in one registry. Labels are bounded: never a repository or digest. */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-export type CacheKind = 'blob' | 'manifest' | 'tag';
 export type CacheResult = 'hit' | 'miss' | 'stale' | 'coalesced';
 
 export interface Metrics {

@@ -51,7 +51,3 @@ export class RegistryError extends Error {
     return JSON.stringify({ errors: [entry] });
   }
 }
-
-export function statusOf(code: ErrorCode): number {
-  return TABLE[code].status;
-}

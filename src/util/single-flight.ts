@@ -13,8 +13,4 @@ export class SingleFlight<T> {
     this.inflight.set(key, promise);
     return { promise, joined: false };
   }
-
-  get size(): number {
-    return this.inflight.size;
-  }
 }
