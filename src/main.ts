@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 /** The berth CLI: one subcommand per job; `serve` runs the daemon, the others are offline or client-side tools. */
-import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { pino } from 'pino';
 import { startBerth } from './app.js';
@@ -14,11 +13,7 @@ import { registerStats } from './cli/stats.js';
 import { registerVerify } from './cli/verify.js';
 import { loadConfig, renderEffective } from './config/index.js';
 import { createLogger } from './observability/logger.js';
-
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
+import { berthVersion } from './version.js';
 
 function configOrExit(flags: DataFlags) {
   const result = loadConfig(loadOptions(flags));
@@ -62,7 +57,7 @@ async function serve(flags: DataFlags): Promise<void> {
 }
 
 const program = new Command();
-program.name('berth').description('A pull-through caching mirror for container registries').version(version());
+program.name('berth').description('A pull-through caching mirror for container registries').version(berthVersion());
 
 withConfigOptions(program.command('serve').description('run the mirror daemon')).action((flags: DataFlags) => serve(flags));
 
