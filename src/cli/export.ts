@@ -16,7 +16,8 @@ import { FsBlobStore } from '../store/fs-blob-store.js';
 import { ManifestStore } from '../store/manifest-store.js';
 import { FileTagIndex } from '../store/tag-index.js';
 import { planBundle, type BundleImage } from './bundle-plan.js';
-import { cliConfig, existingDataDir, humanBytes, type DataFlags, withDataDirOptions } from './cli-config.js';
+import { cliConfig, existingDataDir, type DataFlags, withDataDirOptions } from './cli-config.js';
+import { formatBytes } from '../util/format-bytes.js';
 
 interface ExportFlags extends DataFlags {
   output?: string;
@@ -87,7 +88,7 @@ async function exportBundle(images: string[], flags: ExportFlags): Promise<numbe
     return 1;
   }
   for (const i of plan.images) process.stdout.write(`${i.fullName} ${i.digest}\n`);
-  process.stdout.write(`wrote ${out}: ${plan.images.length} image(s), ${plan.content.size} blobs and manifests, ${humanBytes(bytes)}\n`);
+  process.stdout.write(`wrote ${out}: ${plan.images.length} image(s), ${plan.content.size} blobs and manifests, ${formatBytes(bytes)}\n`);
   return 0;
 }
 

@@ -10,8 +10,9 @@ import type { Command } from 'commander';
 import { parseDuration } from '../config/index.js';
 import { removeOrphanMeta, sweepOldTemp } from '../store/housekeeping.js';
 import { SizeCap } from '../store/size-cap.js';
-import { cliConfig, existingDataDir, humanBytes, type DataFlags, withDataDirOptions } from './cli-config.js';
+import { cliConfig, existingDataDir, type DataFlags, withDataDirOptions } from './cli-config.js';
 import { openOfflineCache } from './offline-cache.js';
+import { formatBytes } from '../util/format-bytes.js';
 
 interface GcFlags extends DataFlags {
   tmpAge?: string;
@@ -58,11 +59,11 @@ async function gc(flags: GcFlags): Promise<number> {
     process.stdout.write(`${JSON.stringify(summary)}\n`);
     return 0;
   }
-  process.stdout.write(`removed ${temp.files} temp file(s) (${humanBytes(temp.bytes)}) and ${orphans} orphan metadata record(s)\n`);
-  if (config.storage.maxSize === 0) process.stdout.write(`no size cap (storage.maxSize: 0); cache holds ${humanBytes(before.bytes)}\n`);
+  process.stdout.write(`removed ${temp.files} temp file(s) (${formatBytes(temp.bytes)}) and ${orphans} orphan metadata record(s)\n`);
+  if (config.storage.maxSize === 0) process.stdout.write(`no size cap (storage.maxSize: 0); cache holds ${formatBytes(before.bytes)}\n`);
   else {
     process.stdout.write(
-      `evicted ${result.evicted} blob(s) (${humanBytes(result.freedBytes)}); cache holds ${humanBytes(result.bytesAfter)} of ${humanBytes(config.storage.maxSize)}` +
+      `evicted ${result.evicted} blob(s) (${formatBytes(result.freedBytes)}); cache holds ${formatBytes(result.bytesAfter)} of ${formatBytes(config.storage.maxSize)}` +
         `${result.reachedTarget ? '' : ' (the rest is pinned)'}\n`,
     );
   }

@@ -12,10 +12,11 @@ import { KNOWN_MANIFEST_TYPES } from '../oci/media-types.js';
 import { FsBlobStore } from '../store/fs-blob-store.js';
 import { ManifestStore } from '../store/manifest-store.js';
 import { FileTagIndex } from '../store/tag-index.js';
-import { cliConfig, humanBytes, type DataFlags, withDataDirOptions } from './cli-config.js';
+import { cliConfig, type DataFlags, withDataDirOptions } from './cli-config.js';
 import { readEntry, storeEntry, type Loaded } from './import-entries.js';
 import { loadLayoutIndex, recordImages } from './import-index.js';
 import { INDEX_FILE, OCI_LAYOUT_FILE, digestOfEntry, plainEntryName } from '../oci/image-layout.js';
+import { formatBytes } from '../util/format-bytes.js';
 
 interface ImportFlags extends DataFlags {
   upstream?: string;
@@ -66,7 +67,7 @@ async function importBundle(file: string, flags: ImportFlags): Promise<number> {
   for (const r of recorded.lines) process.stdout.write(`${r}\n`);
   for (const w of recorded.warnings) process.stderr.write(`berth import: ${w}\n`);
   process.stdout.write(
-    `imported ${loaded.blobs} blobs and manifests (${humanBytes(loaded.bytes)}; ${loaded.skipped} already present), ` +
+    `imported ${loaded.blobs} blobs and manifests (${formatBytes(loaded.bytes)}; ${loaded.skipped} already present), ` +
       `${index.manifests} manifest(s), ${recorded.tags} tag(s) into ${config.storage.path}\n`,
   );
   return index.errors.length > 0 ? 1 : 0;

@@ -9,9 +9,10 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { formatPlatform, parsePlatforms, type Platform } from '../oci/platform.js';
 import { imageTargets, planPrefetch, runPrefetch } from '../proxy/prefetch.js';
-import { cliConfig, daemonUrl, humanBytes, type DataFlags } from './cli-config.js';
+import { cliConfig, daemonUrl, type DataFlags } from './cli-config.js';
 import { HttpSource } from './http-source.js';
 import { progressView } from './progress.js';
+import { formatBytes } from '../util/format-bytes.js';
 
 interface PrefetchFlags extends DataFlags {
   file?: string;
@@ -73,7 +74,7 @@ async function prefetch(images: string[], flags: PrefetchFlags): Promise<number>
     for (const p of result.problems) process.stderr.write(`berth prefetch: ${p.label}: ${p.what}: ${p.reason}\n`);
     process.stdout.write(
       `${plan.images} image(s), ${plan.manifests} manifest(s), ${result.blobs}/${plan.blobs.length} blobs ` +
-        `(${result.alreadyCached} already cached), ${humanBytes(result.bytes)} transferred, ${result.problems.length} problem(s)\n`,
+        `(${result.alreadyCached} already cached), ${formatBytes(result.bytes)} transferred, ${result.problems.length} problem(s)\n`,
     );
     return result.problems.length > 0 ? 1 : 0;
   } finally {

@@ -4,7 +4,7 @@
  */
 import cliProgress from 'cli-progress';
 import type { PlannedBlob, PrefetchProgress } from '../proxy/prefetch.js';
-import { humanBytes } from './cli-config.js';
+import { formatBytes } from '../util/format-bytes.js';
 
 export interface ProgressView extends PrefetchProgress {
   start(totalBytes: number, totalBlobs: number): void;
@@ -13,7 +13,7 @@ export interface ProgressView extends PrefetchProgress {
 
 function rateOf(bytes: number, since: number): string {
   const s = Math.max(0.001, (Date.now() - since) / 1000);
-  return `${humanBytes(Math.round(bytes / s))}/s`;
+  return `${formatBytes(Math.round(bytes / s))}/s`;
 }
 
 class BarView implements ProgressView {
@@ -59,7 +59,7 @@ class BarView implements ProgressView {
   }
 
   private payload(): Record<string, string | number> {
-    return { done: humanBytes(this.bytesDone), all: humanBytes(this.total), blobs: this.blobsDone, totalBlobs: this.totalBlobs, rate: rateOf(this.bytesDone, this.since) };
+    return { done: formatBytes(this.bytesDone), all: formatBytes(this.total), blobs: this.blobsDone, totalBlobs: this.totalBlobs, rate: rateOf(this.bytesDone, this.since) };
   }
 }
 
@@ -74,7 +74,7 @@ class LineView implements ProgressView {
   start(totalBytes: number, totalBlobs: number): void {
     this.totalBlobs = totalBlobs;
     this.since = Date.now();
-    this.out.write(`fetching ${totalBlobs} blobs, ${humanBytes(totalBytes)}\n`);
+    this.out.write(`fetching ${totalBlobs} blobs, ${formatBytes(totalBytes)}\n`);
   }
 
   bytes(n: number): void {
@@ -84,7 +84,7 @@ class LineView implements ProgressView {
   blobDone(blob: PlannedBlob, ok: boolean, cached: boolean): void {
     this.blobsDone++;
     const what = !ok ? 'FAILED' : cached ? 'cached' : 'fetched';
-    this.out.write(`[${this.blobsDone}/${this.totalBlobs}] ${blob.digest} ${humanBytes(Math.max(0, blob.size))} ${what} (${humanBytes(this.bytesDone)}, ${rateOf(this.bytesDone, this.since)})\n`);
+    this.out.write(`[${this.blobsDone}/${this.totalBlobs}] ${blob.digest} ${formatBytes(Math.max(0, blob.size))} ${what} (${formatBytes(this.bytesDone)}, ${rateOf(this.bytesDone, this.since)})\n`);
   }
 
   stop(): void {}

@@ -7,9 +7,10 @@ import type { Command } from 'commander';
 import { request } from 'undici';
 import { closureOf } from '../store/closure.js';
 import { metaRecords } from '../store/housekeeping.js';
-import { cliConfig, daemonUrl, existingDataDir, humanBytes, type DataFlags, withDataDirOptions } from './cli-config.js';
+import { cliConfig, daemonUrl, existingDataDir, type DataFlags, withDataDirOptions } from './cli-config.js';
 import { parseSamples, sumOf } from './metrics-text.js';
 import { openOfflineCache, type OfflineCache } from './offline-cache.js';
+import { formatBytes } from '../util/format-bytes.js';
 
 interface StatsFlags extends DataFlags {
   url?: string;
@@ -92,11 +93,11 @@ async function stats(flags: StatsFlags): Promise<number> {
     process.stdout.write(`${JSON.stringify(report)}\n`);
     return 0;
   }
-  const cap = config.storage.maxSize > 0 ? ` of ${humanBytes(config.storage.maxSize)} (${((100 * bytes) / config.storage.maxSize).toFixed(1)}%)` : ' (no size cap)';
-  process.stdout.write(`data dir   ${report.dataDir}\nsize       ${humanBytes(bytes)}${cap}\nblobs      ${report.blobs}\nmanifests  ${manifests}\ntags       ${report.tags}\n`);
+  const cap = config.storage.maxSize > 0 ? ` of ${formatBytes(config.storage.maxSize)} (${((100 * bytes) / config.storage.maxSize).toFixed(1)}%)` : ' (no size cap)';
+  process.stdout.write(`data dir   ${report.dataDir}\nsize       ${formatBytes(bytes)}${cap}\nblobs      ${report.blobs}\nmanifests  ${manifests}\ntags       ${report.tags}\n`);
   if (top.length > 0) {
     process.stdout.write('top repositories by bytes:\n');
-    for (const r of top) process.stdout.write(`  ${humanBytes(r.bytes).padStart(10)}  ${r.repository} (${r.tags} tag(s))\n`);
+    for (const r of top) process.stdout.write(`  ${formatBytes(r.bytes).padStart(10)}  ${r.repository} (${r.tags} tag(s))\n`);
   }
   if (daemon) {
     const ratio = daemon.hitRatio === null ? 'n/a (no lookups yet)' : `${(100 * daemon.hitRatio).toFixed(1)}% (${daemon.hits} of ${daemon.lookups} lookups)`;

@@ -3,10 +3,7 @@ import type { Command } from 'commander';
 import { cliConfig, existingDataDir, type DataFlags, withDataDirOptions } from './cli-config.js';
 import { layoutOf } from '../store/paths.js';
 import { verifyStore, type Finding } from '../store/verify.js';
-
-function mib(bytes: number): string {
-  return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
-}
+import { formatBytes } from '../util/format-bytes.js';
 
 function line(f: Finding): string {
   const where = f.quarantinedTo !== undefined ? `moved to ${f.quarantinedTo}` : 'could not be moved';
@@ -21,7 +18,7 @@ async function verify(flags: DataFlags): Promise<number> {
   const corrupt = report.findings.filter((f) => f.kind === 'corrupt').length;
   const partial = report.findings.length - corrupt + report.tempFiles;
   process.stdout.write(
-    `checked ${report.checked} blobs (${mib(report.bytes)}) in ${root}: ${corrupt} corrupt, ${partial} partial` +
+    `checked ${report.checked} blobs (${formatBytes(report.bytes)}) in ${root}: ${corrupt} corrupt, ${partial} partial` +
       ` (${report.tempFiles} temp files of fills in progress or interrupted)\n`,
   );
   return corrupt + partial > 0 ? 1 : 0;

@@ -3,7 +3,8 @@
  * and the bytes saved so far (right axis) over the samples of the last hour.
  */
 import type { HistoryPoint } from './status-data.js';
-import { escapeHtml, formatBytes } from './status-format.js';
+import { formatBytes } from '../util/format-bytes.js';
+import { escapeHtml } from './status-format.js';
 
 const W = 640;
 const H = 200;

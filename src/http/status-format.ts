@@ -1,18 +1,5 @@
 /** Small formatting helpers for the server-rendered status page. */
 
-const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-
-/** 1536 → "1.5 KiB". */
-export function formatBytes(n: number): string {
-  let v = Math.max(0, n);
-  let u = 0;
-  while (v >= 1024 && u < UNITS.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${v} B` : `${v.toFixed(v < 10 ? 2 : 1)} ${UNITS[u]}`;
-}
-
 /** 0.5 → "50.0 %"; no data → "–". */
 export function formatPercent(r: number | null): string {
   return r === null ? '–' : `${(r * 100).toFixed(1)} %`;

@@ -5,7 +5,8 @@
  */
 import { renderChart } from './status-chart.js';
 import type { StatusDoc, UpstreamStatus } from './status-data.js';
-import { escapeHtml as e, formatBytes, formatDurationSec, formatPercent } from './status-format.js';
+import { formatBytes } from '../util/format-bytes.js';
+import { escapeHtml as e, formatDurationSec, formatPercent } from './status-format.js';
 
 const CSS = `
 body{font:14px/1.45 system-ui,sans-serif;margin:0;background:#f8fafc;color:#0f172a}
