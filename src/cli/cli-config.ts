@@ -12,6 +12,7 @@ import {
   type LoadOptions,
   type OptionName,
 } from '../config/index.js';
+import { canonicalRepository } from '../oci/names.js';
 
 /** `--config` and the override flags as commander parses them. */
 export interface DataFlags extends Flags {
@@ -68,7 +69,6 @@ export function upstreamOf(config: Config, host: string): string | undefined {
 export function resolveImage(config: Config, host: string | undefined, name: string): { upstream: string; repository: string } | string {
   const upstream = host === undefined ? config.defaultUpstream : upstreamOf(config, host);
   if (upstream === undefined) return `no upstream is configured for ${host ?? ''}`;
-  const repository = upstream === 'docker.io' && !name.includes('/') ? `library/${name}` : name;
-  return { upstream, repository };
+  return { upstream, repository: canonicalRepository(upstream, name) };
 }
 

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Command } from 'commander';
+import { parseImageRef, referenceOf } from '../oci/image-ref.js';
 import { DoctorClient, describeFailure, type Answer } from './doctor-http.js';
 
 export const EXIT_OK = 0;
@@ -30,13 +31,15 @@ export interface DoctorOptions {
 
 type Write = (line: string) => void;
 
-/** `alpine:3.19` → name alpine, reference 3.19; `org/app@sha256:…`; no tag → latest. */
-export function parseImageRef(ref: string): { name: string; reference: string } | undefined {
-  const at = ref.indexOf('@');
-  if (at !== -1) return at > 0 ? { name: ref.slice(0, at), reference: ref.slice(at + 1) } : undefined;
-  const colon = ref.lastIndexOf(':');
-  if (colon > ref.lastIndexOf('/')) return colon > 0 ? { name: ref.slice(0, colon), reference: ref.slice(colon + 1) } : undefined;
-  return ref === '' ? undefined : { name: ref, reference: 'latest' };
+/**
+ * The path berth serves REF's manifest at: the name as written, registry host included (berth
+ * routes on it), then the tag or digest. `ghcr.io/org/app:v1` → `ghcr.io/org/app/manifests/v1`.
+ */
+export function manifestPath(ref: string): { ok: true; path: string } | { ok: false; error: string } {
+  const parsed = parseImageRef(ref);
+  if (!parsed.ok) return parsed;
+  const { host, name } = parsed.ref;
+  return { ok: true, path: `${host !== undefined ? `${host}/` : ''}${name}/manifests/${referenceOf(parsed.ref)}` };
 }
 
 /** The API base: origin plus any path before /v2 (a mirror location like host:5000/ghcr.io). */
@@ -91,12 +94,12 @@ function checkBase(a: Answer, where: string, write: Write): number | undefined {
 }
 
 async function checkImage(client: DoctorClient, base: string, ref: string, write: Write): Promise<number> {
-  const parsed = parseImageRef(ref);
-  if (!parsed) {
-    write(`FAIL  --image ${ref}: not an image reference (name[:tag] or name@digest)`);
+  const where = manifestPath(ref);
+  if (!where.ok) {
+    write(`FAIL  --image ${ref}: not an image reference (name[:tag] or name@digest): ${where.error}`);
     return EXIT_CHECK_FAILED;
   }
-  const url = new URL(`${base}/v2/${parsed.name}/manifests/${parsed.reference}`);
+  const url = new URL(`${base}/v2/${where.path}`);
   const pulls: string[] = [];
   for (const n of [1, 2]) {
     const a = await client.get(url, { accept: ACCEPT });

@@ -17,34 +17,52 @@ export interface ImageRef {
 
 export type ParsedRef = { readonly ok: true; readonly ref: ImageRef } | { readonly ok: false; readonly error: string };
 
-/** Splits `[host/]name[:tag][@digest]`; a reference with neither tag nor digest means `latest`. */
-export function parseImageRef(text: string): ParsedRef {
-  const input = text.trim();
-  let rest = input;
+/** The pieces of `[host/]name[:tag][@digest]` as written, before any grammar is checked. */
+export interface RefParts {
+  readonly host?: string;
+  readonly name: string;
+  readonly tag?: string;
+  readonly digest?: string;
+}
+
+/**
+ * Docker's split of a reference, checking nothing, so that callers with another grammar for the
+ * parts (pins allow globs) split exactly as a pull does. `isHost` decides whether the first path
+ * component names a registry.
+ */
+export function splitImageRef(text: string, isHost: (component: string) => boolean = looksLikeHost): RefParts {
+  let rest = text.trim();
   let digest: string | undefined;
   const at = rest.indexOf('@');
   if (at !== -1) {
     digest = rest.slice(at + 1);
     rest = rest.slice(0, at);
-    if (!parseDigest(digest)) return { ok: false, error: `invalid digest in "${input}"` };
   }
   const slash = rest.indexOf('/');
   let host: string | undefined;
-  if (slash !== -1 && looksLikeHost(rest.slice(0, slash))) {
+  if (slash !== -1 && isHost(rest.slice(0, slash))) {
     host = rest.slice(0, slash);
     rest = rest.slice(slash + 1);
-    if (!isValidHost(host)) return { ok: false, error: `invalid registry host in "${input}"` };
   }
   let tag: string | undefined;
   const colon = rest.lastIndexOf(':');
   if (colon !== -1 && !rest.slice(colon).includes('/')) {
     tag = rest.slice(colon + 1);
     rest = rest.slice(0, colon);
-    if (!isValidTag(tag)) return { ok: false, error: `invalid tag in "${input}"` };
   }
-  if (!isValidRepository(rest)) return { ok: false, error: `invalid repository name in "${input}"` };
-  if (tag === undefined && digest === undefined) tag = 'latest';
-  return { ok: true, ref: { ...(host !== undefined ? { host } : {}), name: rest, ...(tag !== undefined ? { tag } : {}), ...(digest !== undefined ? { digest } : {}) } };
+  return { ...(host !== undefined ? { host } : {}), name: rest, ...(tag !== undefined ? { tag } : {}), ...(digest !== undefined ? { digest } : {}) };
+}
+
+/** Splits and checks `[host/]name[:tag][@digest]`; a reference with neither tag nor digest means `latest`. */
+export function parseImageRef(text: string): ParsedRef {
+  const input = text.trim();
+  const { host, name, tag, digest } = splitImageRef(input);
+  if (digest !== undefined && !parseDigest(digest)) return { ok: false, error: `invalid digest in "${input}"` };
+  if (host !== undefined && !isValidHost(host)) return { ok: false, error: `invalid registry host in "${input}"` };
+  if (tag !== undefined && !isValidTag(tag)) return { ok: false, error: `invalid tag in "${input}"` };
+  if (!isValidRepository(name)) return { ok: false, error: `invalid repository name in "${input}"` };
+  const ref: ImageRef = { ...(host !== undefined ? { host } : {}), name, ...(tag !== undefined ? { tag } : {}), ...(digest !== undefined ? { digest } : {}) };
+  return { ok: true, ref: tag === undefined && digest === undefined ? { ...ref, tag: 'latest' } : ref };
 }
 
 /** The tag, else the digest: what a client puts after `/manifests/`. */

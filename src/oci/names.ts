@@ -23,3 +23,11 @@ export function isValidHost(host: string): boolean {
 export function looksLikeHost(component: string): boolean {
   return component.includes('.') || component.includes(':') || component === 'localhost';
 }
+
+/** Docker Hub's name in berth's config and routes. */
+export const DOCKER_HUB = 'docker.io';
+
+/** Docker Hub keeps official images under `library/`: on docker.io, `nginx` is `library/nginx`. */
+export function canonicalRepository(upstream: string, repository: string): string {
+  return upstream === DOCKER_HUB && !repository.includes('/') ? `library/${repository}` : repository;
+}

@@ -5,7 +5,8 @@
  */
 import picomatch from 'picomatch';
 import { parseDigest } from '../oci/digest.js';
-import { looksLikeHost } from '../oci/names.js';
+import { splitImageRef } from '../oci/image-ref.js';
+import { canonicalRepository, looksLikeHost } from '../oci/names.js';
 import { closureOf, type ManifestReader } from './closure.js';
 import type { TagEntry, TagKey } from './tag-index.js';
 
@@ -31,35 +32,21 @@ const GLOB = /[*?[\]{}!]/;
 
 /** Normalises one pattern like the router normalises names; an error message when it cannot. */
 export function parsePin(text: string, naming: PinNaming): PinRule | string {
-  let rest = text.trim();
-  if (rest === '') return 'empty pin';
-  let digest: string | undefined;
-  const at = rest.indexOf('@');
-  if (at !== -1) {
-    digest = rest.slice(at + 1);
-    rest = rest.slice(0, at);
-    if (!parseDigest(digest)) return `pin "${text}": invalid digest`;
-  }
+  if (text.trim() === '') return 'empty pin';
+  const parts = splitImageRef(text, (c) => looksLikeHost(c) && !GLOB.test(c));
+  const { digest, host } = parts;
+  if (digest !== undefined && !parseDigest(digest)) return `pin "${text}": invalid digest`;
   let upstream = naming.defaultUpstream;
-  const slash = rest.indexOf('/');
-  if (slash !== -1 && looksLikeHost(rest.slice(0, slash)) && !GLOB.test(rest.slice(0, slash))) {
-    const host = rest.slice(0, slash);
+  if (host !== undefined) {
     const name = naming.upstreamOf(host);
     if (name === undefined) return `pin "${text}": no upstream is configured for ${host}`;
     upstream = name;
-    rest = rest.slice(slash + 1);
   }
-  let tag: string | undefined;
-  const colon = rest.lastIndexOf(':');
-  if (colon !== -1 && !rest.slice(colon).includes('/')) {
-    tag = rest.slice(colon + 1);
-    rest = rest.slice(0, colon);
-  }
-  if (rest === '') return `pin "${text}": no repository`;
-  if (upstream === 'docker.io' && !rest.includes('/')) rest = `library/${rest}`;
-  if (digest === undefined && tag === undefined) tag = GLOB.test(rest) ? '*' : 'latest';
-  const literal = digest === undefined && !GLOB.test(rest) && !GLOB.test(tag ?? '');
-  return { text, upstream, repository: rest, ...(tag !== undefined && digest === undefined ? { tag } : {}), ...(digest !== undefined ? { digest } : {}), literal };
+  if (parts.name === '') return `pin "${text}": no repository`;
+  const repository = canonicalRepository(upstream, parts.name);
+  const tag = digest === undefined ? (parts.tag ?? (GLOB.test(repository) ? '*' : 'latest')) : undefined;
+  const literal = digest === undefined && !GLOB.test(repository) && !GLOB.test(tag ?? '');
+  return { text, upstream, repository, ...(tag !== undefined ? { tag } : {}), ...(digest !== undefined ? { digest } : {}), literal };
 }
 
 /** Every pattern of the config; throws naming the first bad one (a startup error). */

@@ -3,15 +3,13 @@
  * configured registry, then the default (Docker Hub, `nginx` → `library/nginx`).
  * A registry that is not configured is refused, never dialled.
  */
-import { isValidRepository, looksLikeHost } from '../oci/names.js';
+import { canonicalRepository, isValidRepository, looksLikeHost } from '../oci/names.js';
 import type { Upstream } from './types.js';
 
 export type Route =
   | { readonly kind: 'ok'; readonly upstream: Upstream; readonly repository: string }
   | { readonly kind: 'unknown-registry'; readonly registry: string }
   | { readonly kind: 'invalid-name' };
-
-const DOCKER_HUB = 'docker.io';
 
 export class Router {
   private readonly byHost = new Map<string, Upstream>();
@@ -51,7 +49,7 @@ export class Router {
         if (!upstream) return { kind: 'unknown-registry', registry: this.defaultName };
       }
     }
-    if (upstream.name === DOCKER_HUB && !repository.includes('/')) repository = `library/${repository}`;
+    repository = canonicalRepository(upstream.name, repository);
     if (!isValidRepository(repository)) return { kind: 'invalid-name' };
     return { kind: 'ok', upstream, repository };
   }

@@ -2,18 +2,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { describeFailure } from '../../src/cli/doctor-http.js';
-import { parseImageRef } from '../../src/cli/doctor.js';
+import { manifestPath } from '../../src/cli/doctor.js';
 
 describe('berth doctor', () => {
-  it('parses image references', () => {
-    assert.deepEqual(parseImageRef('alpine'), { name: 'alpine', reference: 'latest' });
-    assert.deepEqual(parseImageRef('library/alpine:3.19'), { name: 'library/alpine', reference: '3.19' });
-    assert.deepEqual(parseImageRef('registry.local:5000/team/app'), { name: 'registry.local:5000/team/app', reference: 'latest' });
-    assert.deepEqual(parseImageRef('ghcr.io/org/app:v1'), { name: 'ghcr.io/org/app', reference: 'v1' });
+  it('turns image references into manifest paths', () => {
+    assert.deepEqual(manifestPath('alpine'), { ok: true, path: 'alpine/manifests/latest' });
+    assert.deepEqual(manifestPath('library/alpine:3.19'), { ok: true, path: 'library/alpine/manifests/3.19' });
+    assert.deepEqual(manifestPath('registry.local:5000/team/app'), { ok: true, path: 'registry.local:5000/team/app/manifests/latest' });
+    assert.deepEqual(manifestPath('ghcr.io/org/app:v1'), { ok: true, path: 'ghcr.io/org/app/manifests/v1' });
     const digest = `sha256:${'a'.repeat(64)}`;
-    assert.deepEqual(parseImageRef(`org/app@${digest}`), { name: 'org/app', reference: digest });
-    assert.equal(parseImageRef(''), undefined);
-    assert.equal(parseImageRef(':tag'), undefined);
+    assert.deepEqual(manifestPath(`org/app@${digest}`), { ok: true, path: `org/app/manifests/${digest}` });
+    assert.equal(manifestPath('').ok, false);
+    assert.equal(manifestPath(':tag').ok, false);
   });
 
   it('words connection failures for people', () => {
