@@ -1,5 +1,5 @@
 /** The koa app of the optional separate metrics listener (`metrics.listen`): /metrics only. */
-import Koa, { type Middleware } from 'koa';
+import Koa, { type Context, type Middleware } from 'koa';
 import { RegistryError } from '../oci/errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -15,6 +15,12 @@ export interface MetricsAppDeps {
   readonly version: string;
 }
 
+/** The Prometheus exposition of every metric: the one /metrics answer, on either listener. */
+export async function sendMetrics(ctx: Context, metrics: Metrics): Promise<void> {
+  ctx.type = metrics.registry.contentType;
+  ctx.body = await metrics.registry.metrics();
+}
+
 export function createMetricsApp(deps: MetricsAppDeps, logger: Logger): Koa<RequestState> {
   const app = new Koa<RequestState>();
   app.silent = true;
@@ -25,8 +31,7 @@ export function createMetricsApp(deps: MetricsAppDeps, logger: Logger): Koa<Requ
   app.use(async (ctx) => {
     if (ctx.path !== '/metrics') throw new RegistryError('NOT_FOUND', 'not found');
     ctx.state.route = 'metrics';
-    ctx.type = deps.metrics.registry.contentType;
-    ctx.body = await deps.metrics.registry.metrics();
+    await sendMetrics(ctx, deps.metrics);
   });
   return app;
 }

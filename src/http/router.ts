@@ -6,6 +6,7 @@ import { handleBlob } from './handlers/blobs.js';
 import { handleManifest } from './handlers/manifests.js';
 import { handleReferrers } from './handlers/referrers.js';
 import { handleTags } from './handlers/tags.js';
+import { sendMetrics } from './metrics-app.js';
 import type { Services } from './services.js';
 import type { RequestState } from './state.js';
 
@@ -26,8 +27,7 @@ export function apiRoutes(s: Services): Middleware<RequestState> {
     }
     if (path === '/metrics' && s.metricsEnabled) {
       ctx.state.route = 'metrics';
-      ctx.type = s.metrics.registry.contentType;
-      ctx.body = await s.metrics.registry.metrics();
+      await sendMetrics(ctx, s.metrics);
       return;
     }
     if (path !== '/v2' && !path.startsWith('/v2/')) return next();
