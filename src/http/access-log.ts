@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Middleware } from 'koa';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import { classifyRoute } from './route-table.js';
 import type { RequestState } from './state.js';
 
 export function accessLog(logger: Logger, metrics: Metrics): Middleware<RequestState> {
@@ -10,7 +11,7 @@ export function accessLog(logger: Logger, metrics: Metrics): Middleware<RequestS
     const started = performance.now();
     const id = (ctx.get('x-request-id') || randomUUID()).slice(0, 64);
     ctx.state.id = id;
-    ctx.state.route = 'unknown';
+    ctx.state.route = classifyRoute(ctx.method, ctx.path);
     ctx.state.log = logger.child({ reqId: id });
     ctx.set('x-request-id', id);
     ctx.set('docker-distribution-api-version', 'registry/2.0');
@@ -25,10 +26,10 @@ export function accessLog(logger: Logger, metrics: Metrics): Middleware<RequestS
       const length = Number(res.getHeader('content-length') ?? 0);
       const bytes = complete && ctx.method !== 'HEAD' ? length : 0;
       const s = ctx.state;
-      metrics.httpRequests.inc({ route: s.route, method: ctx.method, status: String(status) });
-      metrics.httpDuration.observe({ route: s.route }, ms / 1000);
+      metrics.httpRequests.inc({ route: s.route.name, method: ctx.method, status: String(status) });
+      metrics.httpDuration.observe({ route: s.route.name }, ms / 1000);
       if (bytes > 0 && s.cache !== undefined) metrics.servedBytes.inc({ source: s.cache === 'HIT' || s.cache === 'STALE' ? 'cache' : 'upstream' }, bytes);
-      s.log.info({ method: ctx.method, route: s.route, status, bytes, ms: Math.round(ms * 10) / 10, cache: s.cache, upstream: s.upstream, client: s.client }, 'request');
+      s.log.info({ method: ctx.method, route: s.route.name, status, bytes, ms: Math.round(ms * 10) / 10, cache: s.cache, upstream: s.upstream, client: s.client }, 'request');
     };
     res.once('finish', finish);
     res.once('close', finish);

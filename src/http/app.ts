@@ -6,7 +6,7 @@ import { clientAuth } from './client-auth.js';
 import { errorMiddleware } from './errors.js';
 import { identityHeaders } from './identity.js';
 import { pullCounter } from './pull-counter.js';
-import { apiRoutes } from './router.js';
+import { apiRoutes } from './api-routes.js';
 import { statusRoutes } from './status-routes.js';
 import type { Services } from './services.js';
 import type { RequestState } from './state.js';
@@ -28,8 +28,7 @@ export function createKoaApp(services: Services, logger: Logger): Koa<RequestSta
     app.use(pullCounter(services.status.pulled));
   }
   app.use(apiRoutes(services));
-  app.use(async (ctx) => {
-    ctx.state.route = 'unknown';
+  app.use(async () => {
     throw new RegistryError('NOT_FOUND', 'not found');
   });
   return app;

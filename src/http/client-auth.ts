@@ -1,7 +1,7 @@
 /**
  * Client authentication middleware: identifies the client once per request and leaves the
  * per-upstream decision to the route (handlers/route.ts), which knows the upstream before it
- * looks at the cache. /healthz and /readyz are always open; /metrics unless configured otherwise.
+ * looks at the cache. Which routes are open is the route table's answer (route-table.ts).
  */
 import type { Middleware } from 'koa';
 import type { AccessPolicy } from '../auth/access.js';
@@ -17,22 +17,7 @@ export interface ClientAuthDeps {
   readonly metricsRequireAuth: boolean;
 }
 
-const ALWAYS_OPEN: ReadonlySet<string> = new Set(['/healthz', '/readyz']);
 const ANONYMOUS: Client = { kind: 'anonymous' };
-
-/** The route label of a request refused here, before the route table has seen it. */
-function routeLabel(path: string, method: string): string {
-  if (path === '/metrics') return 'metrics';
-  if (path === '/v2' || path === '/v2/') return 'base';
-  if (!path.startsWith('/v2/')) return 'unknown';
-  if (method !== 'GET' && method !== 'HEAD') return 'write';
-  if (/\/blobs\/uploads(\/|$)/.test(path)) return 'write';
-  if (/\/manifests\/[^/]+$/.test(path)) return 'manifest';
-  if (/\/blobs\/[^/]+$/.test(path)) return 'blob';
-  if (/\/tags\/list$/.test(path)) return 'tags';
-  if (/\/referrers\/[^/]+$/.test(path)) return 'referrers';
-  return 'unknown';
-}
 
 export function unauthorized(realm: string, message = 'authentication required'): RegistryError {
   return new RegistryError('UNAUTHORIZED', message, undefined, { 'www-authenticate': `Basic realm="${realm}"` });
@@ -41,10 +26,9 @@ export function unauthorized(realm: string, message = 'authentication required')
 export function clientAuth(deps: ClientAuthDeps): Middleware<RequestState> {
   const { authenticator, policy, realm } = deps;
   return async (ctx, next) => {
-    const path = ctx.path;
-    if (ALWAYS_OPEN.has(path) || (path === '/metrics' && !deps.metricsRequireAuth)) return next();
-    const root = path === '/v2' || path === '/v2/' || path === '/metrics';
-    ctx.state.route = routeLabel(path, ctx.method);
+    const { access } = ctx.state.route;
+    if (access === 'open' || (access === 'metrics' && !deps.metricsRequireAuth)) return next();
+    const root = access === 'root' || access === 'metrics';
     const who = authenticator ? await authenticator.authenticate(ctx.get('authorization') || undefined) : ANONYMOUS;
     if (who.kind === 'invalid') throw unauthorized(realm, 'invalid credentials');
     if (who.kind === 'user') ctx.state.client = who.name;
@@ -56,7 +40,7 @@ export function clientAuth(deps: ClientAuthDeps): Middleware<RequestState> {
     };
     // The API root is how clients discover that a registry wants credentials. Without any
     // anonymous upstream, every API path challenges at once (and reveals nothing about routes).
-    const api = root || (path.startsWith('/v2/') && !policy.anyAnonymous);
+    const api = root || (access === 'api' && !policy.anyAnonymous);
     if (policy.authEnabled && who.kind === 'anonymous' && api) throw unauthorized(realm);
     return next();
   };

@@ -29,8 +29,7 @@ export function createMetricsApp(deps: MetricsAppDeps, logger: Logger): Koa<Requ
   app.use(errorMiddleware());
   app.use(deps.guard);
   app.use(async (ctx) => {
-    if (ctx.path !== '/metrics') throw new RegistryError('NOT_FOUND', 'not found');
-    ctx.state.route = 'metrics';
+    if (ctx.state.route.name !== 'metrics') throw new RegistryError('NOT_FOUND', 'not found');
     await sendMetrics(ctx, deps.metrics);
   });
   return app;

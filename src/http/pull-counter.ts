@@ -6,7 +6,7 @@ export function pullCounter(pulled: (image: string) => void): Middleware<Request
   return async (ctx, next) => {
     await next();
     const s = ctx.state;
-    if (s.route === 'manifest' && ctx.method === 'GET' && ctx.status === 200 && s.upstream !== undefined && s.repository !== undefined) {
+    if (s.route.name === 'manifest' && ctx.method === 'GET' && ctx.status === 200 && s.upstream !== undefined && s.repository !== undefined) {
       pulled(`${s.upstream}/${s.repository}`);
     }
   };

@@ -1,9 +1,11 @@
 /** What handlers record on a request for the access log and metrics. */
 import type { RegistryError } from '../oci/errors.js';
 import type { Logger } from '../observability/logger.js';
+import type { RequestRoute } from './route-table.js';
 
 export interface RequestState {
-  route: string;
+  /** From the route table, once per request: the label of its log line and metrics. */
+  route: RequestRoute;
   cache?: string;
   upstream?: string;
   /** The repository at that upstream (route.ts), for the status page's most-pulled list. */

@@ -21,9 +21,8 @@ const CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-
 
 export function statusRoutes(deps: StatusRouteDeps): Middleware<RequestState> {
   return async (ctx, next) => {
+    if (ctx.state.route.name !== 'status') return next();
     const path = ctx.path;
-    if ((path !== '/' && path !== '/status.json') || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return next();
-    ctx.state.route = 'status';
     if (deps.requireClient && ctx.state.client === undefined) throw unauthorized(deps.realm);
     const doc = await deps.build();
     ctx.set('cache-control', 'no-store');

@@ -11,7 +11,6 @@ import { routeOrThrow } from './route.js';
 type Ctx = Context & { state: RequestState };
 
 export async function handleBlob(ctx: Ctx, s: Services, name: string, digest: Digest, ns: string | undefined): Promise<void> {
-  ctx.state.route = 'blob';
   const { upstream, repository } = routeOrThrow(s.router, name, ns, ctx.state);
   const common = (size: number, cache: string): void => {
     ctx.state.cache = cache;

@@ -3,7 +3,7 @@ import type { Context } from 'koa';
 import { parseDigest } from '../../oci/digest.js';
 import { RegistryError } from '../../oci/errors.js';
 import { accepts, parseAccept } from '../../oci/media-types.js';
-import type { Reference } from '../../oci/request.js';
+import type { Reference } from '../request.js';
 import { failureToError } from '../errors.js';
 import type { Services } from '../services.js';
 import type { RequestState } from '../state.js';
@@ -21,7 +21,6 @@ function setHeaders(ctx: Ctx, mediaType: string, digest: string, size: number, c
 }
 
 export async function handleManifest(ctx: Ctx, s: Services, name: string, reference: Reference, ns: string | undefined): Promise<void> {
-  ctx.state.route = 'manifest';
   const { upstream, repository } = routeOrThrow(s.router, name, ns, ctx.state);
   const accept = parseAccept(ctx.req.headers.accept);
   const head = ctx.method === 'HEAD';

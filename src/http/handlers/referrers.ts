@@ -15,7 +15,6 @@ import { routeOrThrow } from './route.js';
 type Ctx = Context & { state: RequestState };
 
 export async function handleReferrers(ctx: Ctx, s: Services, name: string, digest: Digest, ns: string | undefined, artifactType?: string): Promise<void> {
-  ctx.state.route = 'referrers';
   const { upstream, repository } = routeOrThrow(s.router, name, ns, ctx.state);
   const got = await s.referrers.list(upstream, repository, digest);
   if (got.kind !== 'found') throw failureToError(got, 'MANIFEST_UNKNOWN');

@@ -8,7 +8,6 @@ import { routeOrThrow } from './route.js';
 type Ctx = Context & { state: RequestState };
 
 export async function handleTags(ctx: Ctx, s: Services, name: string, ns: string | undefined, n?: number, last?: string): Promise<void> {
-  ctx.state.route = 'tags';
   const { upstream, repository } = routeOrThrow(s.router, name, ns, ctx.state);
   const q = new URLSearchParams();
   if (n !== undefined) q.set('n', String(n));

@@ -1,7 +1,8 @@
 /** Parses an API request path once, at the edge, into a value. Pure: no I/O. */
-import { parseDigest, looksLikeDigest, type Digest } from './digest.js';
-import { RegistryError } from './errors.js';
-import { isValidHost, isValidTag } from './names.js';
+import { parseDigest, looksLikeDigest, type Digest } from '../oci/digest.js';
+import { RegistryError } from '../oci/errors.js';
+import { isValidHost, isValidTag } from '../oci/names.js';
+import { API_PATHS, isReadMethod } from './route-table.js';
 
 export type Reference = { readonly kind: 'tag'; readonly tag: string } | { readonly kind: 'digest'; readonly digest: Digest };
 
@@ -19,11 +20,6 @@ export interface ParsedRequest {
   readonly ns?: string;
 }
 
-const MANIFEST_RE = /^\/v2\/(.+)\/manifests\/([^/]+)$/;
-const BLOB_UPLOAD_RE = /^\/v2\/(.+)\/blobs\/uploads(?:\/.*)?$/;
-const BLOB_RE = /^\/v2\/(.+)\/blobs\/([^/]+)$/;
-const TAGS_RE = /^\/v2\/(.+)\/tags\/list$/;
-const REFERRERS_RE = /^\/v2\/(.+)\/referrers\/([^/]+)$/;
 const MAX_PATH = 2048;
 
 function digestOrThrow(raw: string): Digest {
@@ -71,27 +67,27 @@ export function parseRequest(method: string, path: string, search: string): Pars
   const q = parseQuery(new URLSearchParams(search));
   const ns = q.ns !== undefined ? { ns: q.ns } : {};
   if (path === '/v2/' || path === '/v2') return { api: { kind: 'base' }, ...ns };
-  const write = method !== 'GET' && method !== 'HEAD';
-  let m = BLOB_UPLOAD_RE.exec(path);
+  const write = !isReadMethod(method);
+  let m = API_PATHS.upload.exec(path);
   if (m) return { api: { kind: 'upload', name: checkName(m[1]!) }, ...ns };
-  m = MANIFEST_RE.exec(path);
+  m = API_PATHS.manifest.exec(path);
   if (m) {
     const name = checkName(m[1]!);
     if (write) return { api: { kind: 'upload', name }, ...ns };
     return { api: { kind: 'manifest', name, reference: referenceOf(m[2]!) }, ...ns };
   }
-  m = BLOB_RE.exec(path);
+  m = API_PATHS.blob.exec(path);
   if (m) {
     const name = checkName(m[1]!);
     if (write) return { api: { kind: 'upload', name }, ...ns };
     return { api: { kind: 'blob', name, digest: digestOrThrow(m[2]!) }, ...ns };
   }
-  m = TAGS_RE.exec(path);
+  m = API_PATHS.tags.exec(path);
   if (m) {
     const tags: ApiRequest = { kind: 'tags', name: checkName(m[1]!), ...(q.n !== undefined ? { n: q.n } : {}), ...(q.last !== undefined ? { last: q.last } : {}) };
     return { api: tags, ...ns };
   }
-  m = REFERRERS_RE.exec(path);
+  m = API_PATHS.referrers.exec(path);
   if (m) {
     const api: ApiRequest = {
       kind: 'referrers',
