@@ -4,8 +4,8 @@
  * pulls the image's manifest twice and reads X-Cache: the second pull must be a hit.
  * Exit codes: 0 all good, 1 berth answered but a check failed, 3 not reaching berth.
  */
-import { createHash } from 'node:crypto';
 import type { Command } from 'commander';
+import { digestOf } from '../oci/digest.js';
 import { parseImageRef, referenceOf } from '../oci/image-ref.js';
 import { DoctorClient, describeFailure, type Answer } from './doctor-http.js';
 
@@ -112,7 +112,7 @@ async function checkImage(client: DoctorClient, base: string, ref: string, write
       return EXIT_CHECK_FAILED;
     }
     const digest = a.headers['docker-content-digest'];
-    const actual = `sha256:${createHash('sha256').update(a.body).digest('hex')}`;
+    const actual = digestOf(a.body);
     if (digest !== undefined && digest.startsWith('sha256:') && digest !== actual) {
       write(`FAIL  pull ${n} of ${ref}: body does not match Docker-Content-Digest ${digest}`);
       return EXIT_CHECK_FAILED;

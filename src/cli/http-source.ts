@@ -3,10 +3,10 @@
  * (manifest by tag with every manifest type accepted, child manifests, blobs), bodies hashed
  * and discarded. The daemon's single-flight fills, eviction and metrics see a client.
  */
-import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Agent, request, type Dispatcher } from 'undici';
-import { digestOf, newHasher, parseDigest } from '../oci/digest.js';
+import { digestOf, parseDigest } from '../oci/digest.js';
+import { DigestCheck, checkingSink } from '../oci/digest-check.js';
 import { KNOWN_MANIFEST_TYPES, OCI_INDEX } from '../oci/media-types.js';
 import type { FetchedManifest, ImageSource, PrefetchTarget } from '../proxy/prefetch.js';
 import { header, readLimited } from '../upstream/http-call.js';
@@ -57,22 +57,13 @@ export class HttpSource implements ImageSource {
       await r.body.dump();
       return failure(r.statusCode);
     }
-    const hash = newHasher(d.algorithm);
-    let seen = 0;
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        hash.update(chunk);
-        seen += chunk.length;
-        onBytes(chunk.length);
-        cb();
-      },
-    });
+    const check = new DigestCheck(d, size >= 0 ? size : undefined);
     try {
-      await pipeline(r.body, sink);
+      await pipeline(r.body, checkingSink(check, onBytes));
     } catch (err) {
       return { kind: 'unreachable', cause: err instanceof Error ? err.message : 'transfer failed' };
     }
-    if (`${d.algorithm}:${hash.digest('hex')}` !== digest || (size >= 0 && seen !== size)) return { kind: 'unreachable', cause: 'blob does not match its digest' };
+    if (!check.finish().ok) return { kind: 'unreachable', cause: 'blob does not match its digest' };
     return { kind: 'found', value: { cached: header(r, 'x-cache') === 'HIT' } };
   }
 

@@ -1,5 +1,5 @@
 /** Digests: parsing, validation and hashing. A digest value never becomes a path unless valid. */
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 
 export type Algorithm = 'sha256' | 'sha512';
 
@@ -24,10 +24,6 @@ export function parseDigest(input: string): Digest | undefined {
 
 export function looksLikeDigest(reference: string): boolean {
   return reference.includes(':');
-}
-
-export function newHasher(algorithm: Algorithm): Hash {
-  return createHash(algorithm);
 }
 
 export function digestOf(bytes: Uint8Array, algorithm: Algorithm = 'sha256'): string {

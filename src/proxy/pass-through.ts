@@ -5,7 +5,8 @@
  * A range cannot be verified on its own; it is relayed as the upstream sent it.
  */
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
-import { newHasher, type Digest } from '../oci/digest.js';
+import type { Digest } from '../oci/digest.js';
+import { DigestCheck } from '../oci/digest-check.js';
 import { RegistryError } from '../oci/errors.js';
 import type { ByteRange } from '../store/blob-store.js';
 import type { Outcome, Upstream } from '../upstream/types.js';
@@ -13,23 +14,18 @@ import { discard } from '../util/discard.js';
 import type { BlobSource } from './blobs.js';
 
 class Verified extends Transform {
-  private readonly hash;
-  private seen = 0;
+  private readonly check: DigestCheck;
   private last: Buffer | undefined;
 
-  constructor(
-    private readonly digest: Digest,
-    private readonly size: number,
-  ) {
+  constructor(digest: Digest, size: number) {
     super();
-    this.hash = newHasher(digest.algorithm);
+    this.check = new DigestCheck(digest, size);
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.hash.update(chunk);
-    this.seen += chunk.length;
-    if (this.seen > this.size) return cb(new Error('upstream sent more than the blob size'));
-    if (this.seen === this.size && chunk.length > 0) {
+    this.check.update(chunk);
+    if (this.check.overrun) return cb(new Error('upstream sent more than the blob size'));
+    if (this.check.bytes === this.check.expectedSize && chunk.length > 0) {
       this.last = chunk.subarray(chunk.length - 1);
       chunk = chunk.subarray(0, chunk.length - 1);
     }
@@ -37,8 +33,7 @@ class Verified extends Transform {
   }
 
   override _flush(cb: TransformCallback): void {
-    const actual = `${this.digest.algorithm}:${this.hash.digest('hex')}`;
-    if (this.seen !== this.size || actual !== this.digest.value) return cb(new Error('upstream body does not match its digest or size'));
+    if (!this.check.finish().ok) return cb(new Error('upstream body does not match its digest or size'));
     cb(null, this.last);
   }
 }

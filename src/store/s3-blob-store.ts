@@ -19,7 +19,7 @@ import {
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { newHasher, parseDigest, type Digest } from '../oci/digest.js';
+import { digestOf, parseDigest, type Digest } from '../oci/digest.js';
 import { DigestMismatchError, type BlobInfo, type BlobStore, type BlobWriter, type ByteRange, type StoredBlob } from './blob-store.js';
 import type { StoreHooks } from './fs-blob-store.js';
 import { layoutOf, type Layout } from './paths.js';
@@ -120,9 +120,7 @@ export class S3BlobStore implements BlobStore {
 
   /** Small content: verified in memory first, then one PUT to the final key. */
   async put(expected: Digest, bytes: Uint8Array): Promise<void> {
-    const hash = newHasher(expected.algorithm);
-    hash.update(bytes);
-    const actual = `${expected.algorithm}:${hash.digest('hex')}`;
+    const actual = digestOf(bytes, expected.algorithm);
     if (actual !== expected.value) throw new DigestMismatchError(expected.value, actual, bytes.length, bytes.length);
     await this.opts.client.send(
       new PutObjectCommand({ Bucket: this.opts.bucket, Key: this.keyOf(expected), Body: bytes, ContentLength: bytes.length, ContentType: 'application/octet-stream' }),

@@ -4,10 +4,11 @@
  * so it covers every byte exactly once. Nothing is made visible here: the store's writer checks
  * the digest and size (`mismatch`) before it renames or uploads anything. Shared by every backend.
  */
-import { randomBytes, type Hash } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { newHasher, type Digest } from '../oci/digest.js';
+import type { Digest } from '../oci/digest.js';
+import { DigestCheck } from '../oci/digest-check.js';
 import type { PartialReader } from './blob-store.js';
 import { DigestMismatchError } from './blob-store.js';
 import { Extents } from './extents.js';
@@ -32,7 +33,7 @@ class FilePartial implements PartialReader {
 }
 
 export class Spool {
-  private readonly hash: Hash;
+  private readonly check: DigestCheck;
   private readonly extents = new Extents();
   /** Bytes handed to the ordered sinks (hashed) so far: always a prefix of `extents`. */
   private ordered = 0;
@@ -45,11 +46,11 @@ export class Spool {
   private constructor(
     private readonly fh: FileHandle,
     readonly tempPath: string,
-    private readonly expected: Digest,
-    private readonly expectedSize: number | undefined,
+    expected: Digest,
+    expectedSize: number | undefined,
     private readonly sinks: readonly OrderedSink[],
   ) {
-    this.hash = newHasher(expected.algorithm);
+    this.check = new DigestCheck(expected, expectedSize);
   }
 
   static async create(tmpDir: string, expected: Digest, expectedSize: number | undefined, sink?: OrderedSink): Promise<Spool> {
@@ -58,7 +59,7 @@ export class Spool {
     // The hash goes first: a sink that fails (an upload) must not leave the digest behind.
     let spool: Spool | undefined;
     const hashSink: OrderedSink = (chunks) => {
-      for (const c of chunks) spool!.hash.update(c);
+      for (const c of chunks) spool!.check.update(c);
     };
     spool = new Spool(fh, tempPath, expected, expectedSize, sink ? [hashSink, sink] : [hashSink]);
     return spool;
@@ -138,10 +139,10 @@ export class Spool {
   private async mismatch(): Promise<DigestMismatchError | undefined> {
     await this.delivering;
     const size = this.ordered;
-    const actual = `${this.expected.algorithm}:${this.hash.digest('hex')}`;
+    const { ok, actual } = this.check.finish();
     const complete = size === this.extents.end && this.extents.count <= 1;
-    if (complete && actual === this.expected.value && (this.expectedSize === undefined || this.expectedSize === size)) return undefined;
-    return new DigestMismatchError(this.expected.value, actual, this.expectedSize, size);
+    if (complete && ok) return undefined;
+    return new DigestMismatchError(this.check.expected.value, actual, this.check.expectedSize, size);
   }
 
   /** Bytes verified in order; the blob's size once `mismatch` found none. */

@@ -9,9 +9,9 @@ import { createReadStream } from 'node:fs';
 import { mkdir, readdir, rename, stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { newHasher, parseDigest, type Digest } from '../oci/digest.js';
+import { parseDigest, type Digest } from '../oci/digest.js';
+import { DigestCheck, checkingSink, type DigestVerdict } from '../oci/digest-check.js';
 import { blobPath, type Layout } from './paths.js';
 
 export interface Finding {
@@ -31,16 +31,10 @@ export interface VerifyReport {
   readonly tempFiles: number;
 }
 
-async function hashOf(path: string, digest: Digest): Promise<string> {
-  const hash = newHasher(digest.algorithm);
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
-      cb();
-    },
-  });
-  await pipeline(createReadStream(path, { highWaterMark: 1024 * 1024 }), sink);
-  return `${digest.algorithm}:${hash.digest('hex')}`;
+async function checkFile(path: string, digest: Digest): Promise<DigestVerdict> {
+  const check = new DigestCheck(digest);
+  await pipeline(createReadStream(path, { highWaterMark: 1024 * 1024 }), checkingSink(check));
+  return check.finish();
 }
 
 async function names(dir: string): Promise<string[]> {
@@ -84,10 +78,10 @@ export async function verifyStore(layout: Layout, onFinding: (f: Finding) => voi
           continue;
         }
         const size = (await stat(join(dir, hex)).catch(() => undefined))?.size;
-        const actual = await hashOf(join(dir, hex), digest).catch(() => 'unreadable');
+        const verdict = await checkFile(join(dir, hex), digest).catch((): DigestVerdict => ({ ok: false, actual: 'unreadable' }));
         checked++;
         bytes += size ?? 0;
-        if (actual !== digest.value) await moveAside('corrupt', rel, `${size ?? '?'} bytes hash to ${actual}`);
+        if (!verdict.ok) await moveAside('corrupt', rel, `${size ?? '?'} bytes hash to ${verdict.actual}`);
       }
     }
   }
