@@ -112,7 +112,7 @@ async function checkImage(client: DoctorClient, base: string, ref: string, write
       return EXIT_CHECK_FAILED;
     }
     const digest = a.headers['docker-content-digest'];
-    const actual = digestOf(a.body);
+    const actual = digestOf(a.body).value;
     if (digest !== undefined && digest.startsWith('sha256:') && digest !== actual) {
       write(`FAIL  pull ${n} of ${ref}: body does not match Docker-Content-Digest ${digest}`);
       return EXIT_CHECK_FAILED;

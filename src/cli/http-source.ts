@@ -42,9 +42,10 @@ export class HttpSource implements ImageSource {
     }
     const bytes = await readLimited(r, MAX_MANIFEST).catch(() => undefined);
     if (!bytes) return { kind: 'unreachable', cause: 'manifest too large or broken' };
-    const digest = parseDigest(reference)?.value ?? header(r, 'docker-content-digest') ?? digestOf(bytes);
-    if (digestOf(bytes, parseDigest(digest)?.algorithm ?? 'sha256') !== digest) return { kind: 'unreachable', cause: 'manifest does not match its digest' };
-    return { kind: 'found', value: { bytes, mediaType: header(r, 'content-type') ?? '', digest } };
+    const claimed = parseDigest(reference)?.value ?? header(r, 'docker-content-digest');
+    const digest = digestOf(bytes, claimed !== undefined ? parseDigest(claimed)?.algorithm : undefined);
+    if (claimed !== undefined && claimed !== digest.value) return { kind: 'unreachable', cause: 'manifest does not match its digest' };
+    return { kind: 'found', value: { bytes, mediaType: header(r, 'content-type') ?? '', digest: digest.value } };
   }
 
   async blob(t: PrefetchTarget, digest: string, size: number, onBytes: (n: number) => void): Promise<Outcome<{ readonly cached: boolean }>> {

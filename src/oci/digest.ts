@@ -26,6 +26,8 @@ export function looksLikeDigest(reference: string): boolean {
   return reference.includes(':');
 }
 
-export function digestOf(bytes: Uint8Array, algorithm: Algorithm = 'sha256'): string {
-  return `${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}`;
+/** The digest of bytes in memory (manifests, indexes); streams go through DigestCheck. */
+export function digestOf(bytes: Uint8Array, algorithm: Algorithm = 'sha256'): Digest {
+  const hex = createHash(algorithm).update(bytes).digest('hex');
+  return { algorithm, hex, value: `${algorithm}:${hex}` };
 }

@@ -140,7 +140,7 @@ export class PullThroughManifests {
       // Some registries give no digest on HEAD: GET by tag and hash the bytes ourselves.
       const got = await upstream.getManifest(key.repository, key.tag, accept);
       if (got.kind !== 'found') return this.afterFailure(got, key, negKey, policy);
-      const digest = parseDigest(digestOf(got.value.bytes))!;
+      const digest = digestOf(got.value.bytes);
       const mediaType = got.value.mediaType || sniffManifestType(got.value.bytes) || 'application/octet-stream';
       const stored = await this.storeManifest(digest, got.value.bytes, mediaType);
       entry = { digest: stored.digest, mediaType, size: got.value.bytes.length, fetchedAt: this.now() };
@@ -163,8 +163,7 @@ export class PullThroughManifests {
   private async fetchByDigest(upstream: Upstream, repository: string, digest: Digest): Promise<Outcome<StoredManifest>> {
     const got = await upstream.getManifest(repository, digest.value, KNOWN_MANIFEST_TYPES.join(', ') + ', */*');
     if (got.kind !== 'found') return got;
-    const actual = digestOf(got.value.bytes, digest.algorithm);
-    if (actual !== digest.value) return { kind: 'unreachable', cause: 'upstream manifest does not match its digest' };
+    if (digestOf(got.value.bytes, digest.algorithm).value !== digest.value) return { kind: 'unreachable', cause: 'upstream manifest does not match its digest' };
     const mediaType = got.value.mediaType || sniffManifestType(got.value.bytes) || 'application/octet-stream';
     return { kind: 'found', value: await this.storeManifest(digest, got.value.bytes, mediaType) };
   }

@@ -116,7 +116,7 @@ export class PullThroughReferrers {
       : api.kind === 'absent' ? await this.fromFallbackTag(upstream, repository, subject) : api;
     if (got.kind !== 'found') return got;
     const { bytes, fetchedAt } = got.value;
-    const digest = parseDigest(digestOf(bytes))!;
+    const digest = digestOf(bytes);
     try {
       // The same list (often the empty one) is written once: a rewrite would count its bytes twice.
       if (!(await this.store.get(digest))) await this.store.put(digest, bytes, OCI_INDEX);

@@ -120,7 +120,7 @@ export class S3BlobStore implements BlobStore {
 
   /** Small content: verified in memory first, then one PUT to the final key. */
   async put(expected: Digest, bytes: Uint8Array): Promise<void> {
-    const actual = digestOf(bytes, expected.algorithm);
+    const actual = digestOf(bytes, expected.algorithm).value;
     if (actual !== expected.value) throw new DigestMismatchError(expected.value, actual, bytes.length, bytes.length);
     await this.opts.client.send(
       new PutObjectCommand({ Bucket: this.opts.bucket, Key: this.keyOf(expected), Body: bytes, ContentLength: bytes.length, ContentType: 'application/octet-stream' }),
