@@ -24,7 +24,6 @@ import { Pins, parsePins } from './store/pins.js';
 import { SizeCap } from './store/size-cap.js';
 import { LocalSource } from './proxy/prefetch-local.js';
 import { Schedules, upstreamTags } from './proxy/schedules.js';
-import { parseDigest } from './oci/digest.js';
 import { parsePlatform, type Platform } from './oci/platform.js';
 import { FileTagIndex, type TagIndex } from './store/tag-index.js';
 import { openBlobStore } from './store/open-store.js';
@@ -160,10 +159,7 @@ export async function startBerth(config: Config, logger: Logger, opts: StartOpti
 
   const pins = new Pins(pinRules, {
     tags: () => tags.entries(),
-    readManifest: async (d) => {
-      const digest = parseDigest(d);
-      return digest ? store.readAll(digest) : undefined;
-    },
+    readManifest: (digest) => store.readAll(digest),
   });
   const schedules = new Schedules(
     {

@@ -2,7 +2,7 @@
  * What an export bundle holds: for each image reference, the manifest the tag index says it
  * resolves to (offline, no upstream), its child manifests and their blobs, all from the store.
  */
-import { parseDigest } from '../oci/digest.js';
+import { parseDigest, type Digest } from '../oci/digest.js';
 import { formatImageRef, parseImageRef } from '../oci/image-ref.js';
 import { manifestRefs } from '../oci/manifest-refs.js';
 import { INDEX_TYPES, KNOWN_MANIFEST_TYPES } from '../oci/media-types.js';
@@ -58,39 +58,36 @@ export async function planBundle(
   const errors: string[] = [];
   const notes: string[] = [];
 
-  const visit = async (label: string, digest: string, depth: number): Promise<boolean> => {
-    const d = parseDigest(digest);
-    const m = d ? await manifests.get(d) : undefined;
+  const visit = async (label: string, digest: Digest, depth: number): Promise<boolean> => {
+    const m = await manifests.get(digest);
     if (!m) {
-      if (depth === 0) errors.push(`${label}: manifest ${digest} is not cached`);
-      else notes.push(`${label}: child manifest ${digest} is not cached (platform never pulled); left out`);
+      if (depth === 0) errors.push(`${label}: manifest ${digest.value} is not cached`);
+      else notes.push(`${label}: child manifest ${digest.value} is not cached (platform never pulled); left out`);
       return false;
     }
-    content.set(digest, m.bytes.length);
+    content.set(digest.value, m.bytes.length);
     const r = manifestRefs(m.bytes);
-    for (const c of r.children) if (!content.has(c.digest) && depth < 3) await visit(label, c.digest, depth + 1);
+    for (const c of r.children) if (!content.has(c.digest.value) && depth < 3) await visit(label, c.digest, depth + 1);
     for (const b of r.blobs) {
-      const bd = parseDigest(b.digest);
-      const st = bd ? await store.stat(bd) : undefined;
-      if (!st) errors.push(`${label}: blob ${b.digest} is not cached`);
-      else content.set(b.digest, st.size);
+      const st = await store.stat(b.digest);
+      if (!st) errors.push(`${label}: blob ${b.digest.value} is not cached`);
+      else content.set(b.digest.value, st.size);
     }
     return true;
   };
 
   // Signatures and SBOMs go in as untagged index.json entries, as `oras copy -r` lays them out.
   // Offline: the referrers lists berth last fetched, whatever their age.
-  const addReferrers = async (label: string, upstream: string, repository: string, subject: string): Promise<void> => {
-    const d = parseDigest(subject);
-    if (!d) return;
+  const addReferrers = async (label: string, upstream: string, repository: string, subject: Digest): Promise<void> => {
     const list = await listReferrers(async (s) => {
       const bytes = await cachedReferrers(tags, manifests, upstream, repository, s);
-      if (!bytes && s.value === subject) notes.push(`${label}: its referrers were never fetched (pull them, or prefetch --with-referrers); none exported`);
+      if (!bytes && s.value === subject.value) notes.push(`${label}: its referrers were never fetched (pull them, or prefetch --with-referrers); none exported`);
       return { kind: 'found', value: { bytes: bytes ?? emptyReferrersIndex() } };
-    }, d);
+    }, subject);
     for (const r of list.kind === 'found' ? list.value : []) {
-      if (content.has(r.digest) || !(await visit(label, r.digest, 1))) continue;
-      images.push({ label, fullName: formatImageRef({ host: upstream, name: repository, digest: r.digest }), digest: r.digest, mediaType: r.mediaType, size: r.size });
+      const digest = parseDigest(r.digest);
+      if (!digest || content.has(digest.value) || !(await visit(label, digest, 1))) continue;
+      images.push({ label, fullName: formatImageRef({ host: upstream, name: repository, digest }), digest: digest.value, mediaType: r.mediaType, size: r.size });
     }
   };
 
@@ -114,17 +111,20 @@ export async function planBundle(
         errors.push(`${label}: tag ${ref.tag} is not in the tag index of ${config.storage.path}`);
         continue;
       }
-      digest = entry.digest;
+      digest = parseDigest(entry.digest);
+      if (!digest) {
+        errors.push(`${label}: manifest ${entry.digest} is not cached`);
+        continue;
+      }
     }
     if (digest === undefined || !(await visit(label, digest, 0))) continue;
-    const d = parseDigest(digest);
-    const m = d ? await manifests.get(d) : undefined;
+    const m = await manifests.get(digest);
     const fullName = formatImageRef({ host: where.upstream, name: where.repository, ...(ref.digest === undefined && ref.tag !== undefined ? { tag: ref.tag } : { digest }) });
     images.push({
       label,
       fullName,
       ...(ref.digest === undefined && ref.tag !== undefined ? { tag: ref.tag } : {}),
-      digest,
+      digest: digest.value,
       mediaType: m?.mediaType ?? entry?.mediaType ?? KNOWN_MANIFEST_TYPES[1]!,
       size: m?.bytes.length ?? entry?.size ?? 0,
     });

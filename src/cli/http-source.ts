@@ -5,7 +5,7 @@
  */
 import { pipeline } from 'node:stream/promises';
 import { Agent, request, type Dispatcher } from 'undici';
-import { digestOf, parseDigest } from '../oci/digest.js';
+import { digestOf, parseDigest, type Digest } from '../oci/digest.js';
 import { DigestCheck, checkingSink } from '../oci/digest-check.js';
 import { KNOWN_MANIFEST_TYPES, OCI_INDEX } from '../oci/media-types.js';
 import type { FetchedManifest, ImageSource, PrefetchTarget } from '../proxy/prefetch.js';
@@ -45,20 +45,18 @@ export class HttpSource implements ImageSource {
     const claimed = parseDigest(reference)?.value ?? header(r, 'docker-content-digest');
     const digest = digestOf(bytes, claimed !== undefined ? parseDigest(claimed)?.algorithm : undefined);
     if (claimed !== undefined && claimed !== digest.value) return { kind: 'unreachable', cause: 'manifest does not match its digest' };
-    return { kind: 'found', value: { bytes, mediaType: header(r, 'content-type') ?? '', digest: digest.value } };
+    return { kind: 'found', value: { bytes, mediaType: header(r, 'content-type') ?? '', digest } };
   }
 
-  async blob(t: PrefetchTarget, digest: string, size: number, onBytes: (n: number) => void): Promise<Outcome<{ readonly cached: boolean }>> {
-    const d = parseDigest(digest);
-    if (!d) return { kind: 'unreachable', cause: 'invalid digest' };
-    const res = await this.get(t, `blobs/${digest}`, {});
+  async blob(t: PrefetchTarget, digest: Digest, size: number, onBytes: (n: number) => void): Promise<Outcome<{ readonly cached: boolean }>> {
+    const res = await this.get(t, `blobs/${digest.value}`, {});
     if (res.kind !== 'found') return res;
     const r = res.value;
     if (r.statusCode !== 200) {
       await r.body.dump();
       return failure(r.statusCode);
     }
-    const check = new DigestCheck(d, size >= 0 ? size : undefined);
+    const check = new DigestCheck(digest, size >= 0 ? size : undefined);
     try {
       await pipeline(r.body, checkingSink(check, onBytes));
     } catch (err) {
@@ -69,8 +67,8 @@ export class HttpSource implements ImageSource {
   }
 
   /** GET /v2/<name>/referrers/<digest>: the daemon's cached (or upstream's) referrers list. */
-  async referrers(t: PrefetchTarget, subject: string): Promise<Outcome<{ readonly bytes: Buffer }>> {
-    const res = await this.get(t, `referrers/${subject}`, { accept: OCI_INDEX });
+  async referrers(t: PrefetchTarget, subject: Digest): Promise<Outcome<{ readonly bytes: Buffer }>> {
+    const res = await this.get(t, `referrers/${subject.value}`, { accept: OCI_INDEX });
     if (res.kind !== 'found') return res;
     const r = res.value;
     if (r.statusCode !== 200) {

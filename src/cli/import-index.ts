@@ -3,7 +3,6 @@
  * manifest recorded with its media type, completeness checked, and tags written to the index.
  */
 import type { Config } from '../config/index.js';
-import { parseDigest } from '../oci/digest.js';
 import { IMAGE_NAME, REF_NAME } from '../oci/image-layout.js';
 import { parseImageRef } from '../oci/image-ref.js';
 import { manifestRefs, type Descriptor } from '../oci/manifest-refs.js';
@@ -27,27 +26,26 @@ export async function loadLayoutIndex(indexBytes: Buffer, store: BlobStore, mani
   const images = manifestRefs(indexBytes).children;
   if (images.length === 0) errors.push('index.json lists no manifests');
   const visit = async (desc: Descriptor, depth: number): Promise<void> => {
-    if (done.has(desc.digest)) return;
-    done.add(desc.digest);
-    const d = parseDigest(desc.digest)!;
+    const d = desc.digest;
+    if (done.has(d.value)) return;
+    done.add(d.value);
     const bytes = await store.readAll(d);
     if (!bytes) {
-      if (depth === 0) errors.push(`manifest ${desc.digest} is not in the bundle`);
-      else notes.push(`child manifest ${desc.digest} is not in the bundle (platform not exported)`);
+      if (depth === 0) errors.push(`manifest ${d.value} is not in the bundle`);
+      else notes.push(`child manifest ${d.value} is not in the bundle (platform not exported)`);
       return;
     }
     if (desc.size >= 0 && bytes.length !== desc.size) {
-      errors.push(`manifest ${desc.digest} has ${bytes.length} bytes, its descriptor says ${desc.size}`);
+      errors.push(`manifest ${d.value} has ${bytes.length} bytes, its descriptor says ${desc.size}`);
       return;
     }
     await manifests.put(d, bytes, desc.mediaType || sniffManifestType(bytes) || 'application/vnd.oci.image.manifest.v1+json');
     const refs = manifestRefs(bytes);
     if (depth < 3) for (const c of refs.children) await visit(c, depth + 1);
     for (const b of refs.blobs) {
-      const bd = parseDigest(b.digest);
-      const st = bd ? await store.stat(bd) : undefined;
-      if (!st) errors.push(`blob ${b.digest} (of ${desc.digest}) is not in the bundle`);
-      else if (b.size >= 0 && st.size !== b.size) errors.push(`blob ${b.digest} has ${st.size} bytes, its descriptor says ${b.size}`);
+      const st = await store.stat(b.digest);
+      if (!st) errors.push(`blob ${b.digest.value} (of ${d.value}) is not in the bundle`);
+      else if (b.size >= 0 && st.size !== b.size) errors.push(`blob ${b.digest.value} has ${st.size} bytes, its descriptor says ${b.size}`);
     }
   };
   for (const img of images) await visit(img, 0);
@@ -70,12 +68,12 @@ export function recordImages(config: Config, images: readonly Descriptor[], tags
     const refName = img.annotations?.[REF_NAME];
     const name = full ?? (refName !== undefined && refName.includes('/') ? refName : undefined);
     if (name === undefined) {
-      warnings.push(`${img.digest}: no image name in the bundle (${IMAGE_NAME}); pull it by digest`);
+      warnings.push(`${img.digest.value}: no image name in the bundle (${IMAGE_NAME}); pull it by digest`);
       continue;
     }
     const parsed = parseImageRef(name);
     if (!parsed.ok) {
-      warnings.push(`${img.digest}: ${parsed.error}`);
+      warnings.push(`${img.digest.value}: ${parsed.error}`);
       continue;
     }
     const ref = parsed.ref;
@@ -88,13 +86,13 @@ export function recordImages(config: Config, images: readonly Descriptor[], tags
     }
     const tag = refName !== undefined && !refName.includes('/') && !refName.includes(':') ? refName : ref.tag;
     if (ref.digest !== undefined || tag === undefined) {
-      lines.push(`${where.upstream}/${where.repository}@${img.digest}`);
+      lines.push(`${where.upstream}/${where.repository}@${img.digest.value}`);
       continue;
     }
-    const entry = { digest: img.digest, mediaType: img.mediaType, size: img.size, fetchedAt: now };
+    const entry = { digest: img.digest.value, mediaType: img.mediaType, size: img.size, fetchedAt: now };
     for (const accept of accepts) tags.set({ upstream: where.upstream, repository: where.repository, tag, accept }, entry);
     n++;
-    lines.push(`${where.upstream}/${where.repository}:${tag} ${img.digest}`);
+    lines.push(`${where.upstream}/${where.repository}:${tag} ${img.digest.value}`);
   }
   return { tags: n, lines, warnings };
 }

@@ -3,7 +3,7 @@
  * running daemon: the tag index and the LRU record are read, never rewritten.
  */
 import type { Config } from '../config/index.js';
-import { parseDigest } from '../oci/digest.js';
+import type { Digest } from '../oci/digest.js';
 import { FsBlobStore } from '../store/fs-blob-store.js';
 import { ManifestStore } from '../store/manifest-store.js';
 import { Pins, parsePin, type PinRule } from '../store/pins.js';
@@ -15,7 +15,7 @@ export interface OfflineCache {
   readonly manifests: ManifestStore;
   readonly tags: FileTagIndex;
   readonly pins: Pins;
-  readManifest(digest: string): Promise<Buffer | undefined>;
+  readManifest(digest: Digest): Promise<Buffer | undefined>;
 }
 
 export async function openOfflineCache(config: Config): Promise<OfflineCache | string> {
@@ -28,10 +28,7 @@ export async function openOfflineCache(config: Config): Promise<OfflineCache | s
     if (typeof r === 'string') return r;
     rules.push(r);
   }
-  const readManifest = async (digest: string): Promise<Buffer | undefined> => {
-    const d = parseDigest(digest);
-    return d ? store.readAll(d) : undefined;
-  };
+  const readManifest = (digest: Digest): Promise<Buffer | undefined> => store.readAll(digest);
   const pins = new Pins(rules, { tags: () => tags.entries(), readManifest });
   return { store, manifests: new ManifestStore(store, store.layout), tags, pins, readManifest };
 }

@@ -84,7 +84,7 @@ class LineView implements ProgressView {
   blobDone(blob: PlannedBlob, ok: boolean, cached: boolean): void {
     this.blobsDone++;
     const what = !ok ? 'FAILED' : cached ? 'cached' : 'fetched';
-    this.out.write(`[${this.blobsDone}/${this.totalBlobs}] ${blob.digest} ${formatBytes(Math.max(0, blob.size))} ${what} (${formatBytes(this.bytesDone)}, ${rateOf(this.bytesDone, this.since)})\n`);
+    this.out.write(`[${this.blobsDone}/${this.totalBlobs}] ${blob.digest.value} ${formatBytes(Math.max(0, blob.size))} ${what} (${formatBytes(this.bytesDone)}, ${rateOf(this.bytesDone, this.since)})\n`);
   }
 
   stop(): void {}

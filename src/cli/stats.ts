@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { request } from 'undici';
+import { parseDigest, type Digest } from '../oci/digest.js';
 import { closureOf } from '../store/closure.js';
 import { metaRecords } from '../store/housekeeping.js';
 import { cliConfig, daemonUrl, existingDataDir, type DataFlags, withDataDirOptions } from './cli-config.js';
@@ -42,11 +43,12 @@ async function daemonStats(url: string): Promise<DaemonStats | undefined> {
 }
 
 async function topRepositories(cache: OfflineCache, sizes: ReadonlyMap<string, number>, top: number): Promise<Array<{ repository: string; bytes: number; tags: number }>> {
-  const byRepo = new Map<string, { roots: Set<string>; tags: Set<string> }>();
+  const byRepo = new Map<string, { roots: Digest[]; tags: Set<string> }>();
   for (const [k, e] of cache.tags.entries()) {
     const name = `${k.upstream}/${k.repository}`;
-    const r = byRepo.get(name) ?? { roots: new Set<string>(), tags: new Set<string>() };
-    r.roots.add(e.digest);
+    const r = byRepo.get(name) ?? { roots: [], tags: new Set<string>() };
+    const root = parseDigest(e.digest);
+    if (root) r.roots.push(root);
     r.tags.add(k.tag);
     byRepo.set(name, r);
   }

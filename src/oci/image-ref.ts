@@ -3,7 +3,7 @@
  * `registry.example.com:5000/team/app@sha256:…`. Pure parsing; which upstream a host
  * names is the router's business.
  */
-import { parseDigest } from './digest.js';
+import { parseDigest, type Digest } from './digest.js';
 import { isValidHost, isValidRepository, isValidTag, looksLikeHost } from './names.js';
 
 export interface ImageRef {
@@ -12,7 +12,7 @@ export interface ImageRef {
   /** The path as written after the host (no `library/` added). */
   readonly name: string;
   readonly tag?: string;
-  readonly digest?: string;
+  readonly digest?: Digest;
 }
 
 export type ParsedRef = { readonly ok: true; readonly ref: ImageRef } | { readonly ok: false; readonly error: string };
@@ -56,8 +56,9 @@ export function splitImageRef(text: string, isHost: (component: string) => boole
 /** Splits and checks `[host/]name[:tag][@digest]`; a reference with neither tag nor digest means `latest`. */
 export function parseImageRef(text: string): ParsedRef {
   const input = text.trim();
-  const { host, name, tag, digest } = splitImageRef(input);
-  if (digest !== undefined && !parseDigest(digest)) return { ok: false, error: `invalid digest in "${input}"` };
+  const { host, name, tag, ...parts } = splitImageRef(input);
+  const digest = parts.digest !== undefined ? parseDigest(parts.digest) : undefined;
+  if (parts.digest !== undefined && !digest) return { ok: false, error: `invalid digest in "${input}"` };
   if (host !== undefined && !isValidHost(host)) return { ok: false, error: `invalid registry host in "${input}"` };
   if (tag !== undefined && !isValidTag(tag)) return { ok: false, error: `invalid tag in "${input}"` };
   if (!isValidRepository(name)) return { ok: false, error: `invalid repository name in "${input}"` };
@@ -67,10 +68,10 @@ export function parseImageRef(text: string): ParsedRef {
 
 /** The tag, else the digest: what a client puts after `/manifests/`. */
 export function referenceOf(ref: ImageRef): string {
-  return ref.digest ?? ref.tag ?? 'latest';
+  return ref.digest?.value ?? ref.tag ?? 'latest';
 }
 
 export function formatImageRef(ref: ImageRef): string {
   const base = ref.host !== undefined ? `${ref.host}/${ref.name}` : ref.name;
-  return `${base}${ref.tag !== undefined ? `:${ref.tag}` : ''}${ref.digest !== undefined ? `@${ref.digest}` : ''}`;
+  return `${base}${ref.tag !== undefined ? `:${ref.tag}` : ''}${ref.digest !== undefined ? `@${ref.digest.value}` : ''}`;
 }

@@ -2,12 +2,12 @@
  * What a manifest points at: child manifests (an index or manifest list) and blobs
  * (config and layers of an image; `blobs` of an artifact). Pure: parses bytes, no I/O.
  */
-import { parseDigest } from './digest.js';
+import { parseDigest, type Digest } from './digest.js';
 import type { Platform } from './platform.js';
 
 export interface Descriptor {
   readonly mediaType: string;
-  readonly digest: string;
+  readonly digest: Digest;
   readonly size: number;
   readonly platform?: Partial<Platform>;
   readonly annotations?: Readonly<Record<string, string>>;
@@ -28,7 +28,9 @@ function asRecord(v: unknown): Record<string, unknown> | undefined {
 
 function descriptor(v: unknown): Descriptor | undefined {
   const o = asRecord(v);
-  if (!o || typeof o.digest !== 'string' || !parseDigest(o.digest)) return undefined;
+  if (!o || typeof o.digest !== 'string') return undefined;
+  const digest = parseDigest(o.digest);
+  if (!digest) return undefined;
   const size = typeof o.size === 'number' && Number.isSafeInteger(o.size) && o.size >= 0 ? o.size : -1;
   const mediaType = typeof o.mediaType === 'string' ? o.mediaType : '';
   const p = asRecord(o.platform);
@@ -38,7 +40,7 @@ function descriptor(v: unknown): Descriptor | undefined {
       : undefined;
   const a = asRecord(o.annotations);
   const annotations = a ? Object.fromEntries(Object.entries(a).filter((e): e is [string, string] => typeof e[1] === 'string')) : undefined;
-  return { mediaType, digest: o.digest, size, ...(platform ? { platform } : {}), ...(annotations ? { annotations } : {}) };
+  return { mediaType, digest, size, ...(platform ? { platform } : {}), ...(annotations ? { annotations } : {}) };
 }
 
 function descriptors(v: unknown): Descriptor[] {

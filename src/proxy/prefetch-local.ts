@@ -48,19 +48,17 @@ export class LocalSource implements ImageSource {
     const m = await this.deps.manifests.manifest(upstream, repository, digest);
     if (m.kind !== 'found') return m;
     const man = m.value.manifest;
-    return { kind: 'found', value: { bytes: man.bytes, mediaType: man.mediaType, digest: man.digest } };
+    return { kind: 'found', value: { bytes: man.bytes, mediaType: man.mediaType, digest } };
   }
 
-  async blob(t: PrefetchTarget, digest: string, _size: number, onBytes: (n: number) => void): Promise<Outcome<{ readonly cached: boolean }>> {
+  async blob(t: PrefetchTarget, digest: Digest, _size: number, onBytes: (n: number) => void): Promise<Outcome<{ readonly cached: boolean }>> {
     const r = this.route(t);
     if (r.kind !== 'found') return r;
-    const d = parseDigest(digest);
-    if (!d) return { kind: 'unreachable', cause: 'invalid digest' };
-    const got = await this.deps.blobs.open(r.value.upstream, r.value.repository, d);
+    const got = await this.deps.blobs.open(r.value.upstream, r.value.repository, digest);
     if (got.kind !== 'found') return got;
     if (got.value.cache === 'HIT') {
       got.value.discard?.();
-      this.deps.touch(digest);
+      this.deps.touch(digest.value);
       return { kind: 'found', value: { cached: true } };
     }
     // The fill belongs to no client; reading it to the end waits for the verified commit.

@@ -4,7 +4,7 @@
  * platforms), fetching runs the blobs through the same single-flight fills as clients, a few at
  * a time. The source decides how: over HTTP against a running berth, or in-process.
  */
-import { parseDigest } from '../oci/digest.js';
+import type { Digest } from '../oci/digest.js';
 import { parseImageRef, referenceOf } from '../oci/image-ref.js';
 import { INDEX_TYPES } from '../oci/media-types.js';
 import { manifestRefs, type Descriptor } from '../oci/manifest-refs.js';
@@ -25,20 +25,20 @@ export interface PrefetchTarget {
 export interface FetchedManifest {
   readonly bytes: Buffer;
   readonly mediaType: string;
-  readonly digest: string;
+  readonly digest: Digest;
 }
 
 export interface ImageSource {
   manifest(target: PrefetchTarget, reference: string): Promise<Outcome<FetchedManifest>>;
   /** Makes sure the blob is cached; reports body bytes as they pass. */
-  blob(target: PrefetchTarget, digest: string, size: number, onBytes: (n: number) => void): Promise<Outcome<{ readonly cached: boolean }>>;
+  blob(target: PrefetchTarget, digest: Digest, size: number, onBytes: (n: number) => void): Promise<Outcome<{ readonly cached: boolean }>>;
   /** The subject's referrers index (OCI 1.1), for `withReferrers`. */
-  referrers?(target: PrefetchTarget, subject: string): Promise<Outcome<{ readonly bytes: Buffer }>>;
+  referrers?(target: PrefetchTarget, subject: Digest): Promise<Outcome<{ readonly bytes: Buffer }>>;
 }
 
 export interface PlannedBlob {
   readonly target: PrefetchTarget;
-  readonly digest: string;
+  readonly digest: Digest;
   readonly size: number;
 }
 
@@ -122,16 +122,16 @@ export async function planPrefetch(
     if (isIndex && depth < 3) {
       const wanted = refs.children.filter((c: Descriptor) => platforms.length === 0 || platforms.some((p) => platformMatches(p, c.platform)));
       if (wanted.length === 0) problems.push({ label: t.label, what: 'index', reason: 'no manifest for the requested platforms' });
-      for (const c of wanted) await visit(t, c.digest, depth + 1);
+      for (const c of wanted) await visit(t, c.digest.value, depth + 1);
       return;
     }
     images++;
-    for (const b of refs.blobs) if (!blobs.has(b.digest)) blobs.set(b.digest, { target: t, digest: b.digest, size: b.size });
+    for (const b of refs.blobs) if (!blobs.has(b.digest.value)) blobs.set(b.digest.value, { target: t, digest: b.digest, size: b.size });
   };
-  const visitReferrers = async (t: PrefetchTarget, subject: string): Promise<void> => {
-    const d = parseDigest(subject);
-    const list = d && source.referrers ? await listReferrers((s) => source.referrers!(t, s.value), d) : undefined;
-    if (list && list.kind !== 'found') problems.push({ label: t.label, what: `referrers of ${subject}`, reason: reason(list) });
+  const visitReferrers = async (t: PrefetchTarget, subject: Digest): Promise<void> => {
+    const referrers = source.referrers?.bind(source);
+    const list = referrers ? await listReferrers((s) => referrers(t, s), subject) : undefined;
+    if (list && list.kind !== 'found') problems.push({ label: t.label, what: `referrers of ${subject.value}`, reason: reason(list) });
     else for (const r of list?.value ?? []) await visit(t, r.digest, 1);
   };
   for (const t of targets) await visit(t, t.reference, 0);
@@ -166,7 +166,7 @@ export async function runPrefetch(
         done++;
         if (got.value.cached) cachedBefore++;
       } else {
-        problems.push({ label: blob.target.label, what: `blob ${blob.digest}`, reason: reason(got) });
+        problems.push({ label: blob.target.label, what: `blob ${blob.digest.value}`, reason: reason(got) });
       }
       opts.progress?.blobDone?.(blob, got.kind === 'found', got.kind === 'found' && got.value.cached);
     }

@@ -121,7 +121,7 @@ export class Schedules {
     };
     const pins = this.deps.pins;
     for (const rule of pins.rules) {
-      if (rule.digest !== undefined) add(rule.upstream, rule.repository, rule.digest, rule.text);
+      if (rule.digest !== undefined) add(rule.upstream, rule.repository, rule.digest.value, rule.text);
       else if (rule.literal && rule.tag !== undefined) add(rule.upstream, rule.repository, rule.tag, rule.text);
       else await this.expand(rule, add);
     }

@@ -4,7 +4,7 @@
  * says it resolves to, and everything below: child manifests, configs and layers.
  */
 import picomatch from 'picomatch';
-import { parseDigest } from '../oci/digest.js';
+import { parseDigest, type Digest } from '../oci/digest.js';
 import { splitImageRef } from '../oci/image-ref.js';
 import { canonicalRepository, looksLikeHost } from '../oci/names.js';
 import { closureOf, type ManifestReader } from './closure.js';
@@ -17,7 +17,7 @@ export interface PinRule {
   readonly repository: string;
   /** Tag or glob over tags; undefined for a digest pin. */
   readonly tag?: string;
-  readonly digest?: string;
+  readonly digest?: Digest;
   /** True when `repository` and `tag` are literal (one image to refresh). */
   readonly literal: boolean;
 }
@@ -34,8 +34,9 @@ const GLOB = /[*?[\]{}!]/;
 export function parsePin(text: string, naming: PinNaming): PinRule | string {
   if (text.trim() === '') return 'empty pin';
   const parts = splitImageRef(text, (c) => looksLikeHost(c) && !GLOB.test(c));
-  const { digest, host } = parts;
-  if (digest !== undefined && !parseDigest(digest)) return `pin "${text}": invalid digest`;
+  const { host } = parts;
+  const digest = parts.digest !== undefined ? parseDigest(parts.digest) : undefined;
+  if (parts.digest !== undefined && !digest) return `pin "${text}": invalid digest`;
   let upstream = naming.defaultUpstream;
   if (host !== undefined) {
     const name = naming.upstreamOf(host);
@@ -66,7 +67,7 @@ export interface PinSources {
 
 export class Pins {
   private readonly tagMatchers: Array<(s: string) => boolean>;
-  private readonly digestRoots: string[];
+  private readonly digestRoots: Digest[];
 
   constructor(
     readonly rules: readonly PinRule[],
@@ -88,9 +89,10 @@ export class Pins {
   /** The digests of pinned tags and digests and everything they reference. */
   async protectedDigests(): Promise<Set<string>> {
     if (this.empty) return new Set();
-    const roots = new Set(this.digestRoots);
+    const roots = [...this.digestRoots];
     for (const [k, e] of this.sources.tags()) {
-      if (this.isPinnedTag(k.upstream, k.repository, k.tag)) roots.add(e.digest);
+      const digest = this.isPinnedTag(k.upstream, k.repository, k.tag) ? parseDigest(e.digest) : undefined;
+      if (digest) roots.push(digest);
     }
     return closureOf(roots, this.sources.readManifest);
   }

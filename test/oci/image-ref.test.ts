@@ -1,11 +1,13 @@
 /** Image references and platforms as people write them. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { parseDigest } from '../../src/oci/digest.js';
 import { formatImageRef, parseImageRef, referenceOf } from '../../src/oci/image-ref.js';
 import { parsePlatforms, platformMatches } from '../../src/oci/platform.js';
 import { manifestRefs } from '../../src/oci/manifest-refs.js';
 
 const D = `sha256:${'a'.repeat(64)}`;
+const DIGEST = parseDigest(D);
 
 describe('image references', () => {
   const ok = (text: string) => {
@@ -17,8 +19,8 @@ describe('image references', () => {
     assert.deepEqual(ok('alpine'), { name: 'alpine', tag: 'latest' });
     assert.deepEqual(ok('library/alpine:3.19'), { name: 'library/alpine', tag: '3.19' });
     assert.deepEqual(ok('ghcr.io/org/app:1'), { host: 'ghcr.io', name: 'org/app', tag: '1' });
-    assert.deepEqual(ok(`localhost:5000/app@${D}`), { host: 'localhost:5000', name: 'app', digest: D });
-    assert.deepEqual(ok(`127.0.0.1:5000/a/b:c@${D}`), { host: '127.0.0.1:5000', name: 'a/b', tag: 'c', digest: D });
+    assert.deepEqual(ok(`localhost:5000/app@${D}`), { host: 'localhost:5000', name: 'app', digest: DIGEST });
+    assert.deepEqual(ok(`127.0.0.1:5000/a/b:c@${D}`), { host: '127.0.0.1:5000', name: 'a/b', tag: 'c', digest: DIGEST });
     assert.equal(referenceOf(ok(`a:b@${D}`)), D);
     assert.equal(formatImageRef(ok('ghcr.io/org/app:1')), 'ghcr.io/org/app:1');
   });
@@ -40,7 +42,7 @@ describe('platforms', () => {
 describe('manifest references', () => {
   it('read children of an index and config, layers and blobs of a manifest', () => {
     const idx = manifestRefs(Buffer.from(JSON.stringify({ manifests: [{ digest: D, size: 3, mediaType: 'm', platform: { os: 'linux', architecture: 'arm64' } }, { digest: 'bad' }] })));
-    assert.deepEqual(idx.children, [{ mediaType: 'm', digest: D, size: 3, platform: { os: 'linux', architecture: 'arm64' } }]);
+    assert.deepEqual(idx.children, [{ mediaType: 'm', digest: DIGEST, size: 3, platform: { os: 'linux', architecture: 'arm64' } }]);
     const img = manifestRefs(Buffer.from(JSON.stringify({ config: { digest: D, size: 1 }, layers: [{ digest: D, size: 2 }] })));
     assert.equal(img.blobs.length, 2);
     assert.deepEqual(manifestRefs(Buffer.from('[1')), { children: [], blobs: [] });

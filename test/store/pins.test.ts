@@ -1,6 +1,7 @@
 /** Pin patterns, and what a pin protects: the tag's manifest, an index's children, their blobs. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { parseDigest, type Digest } from '../../src/oci/digest.js';
 import { closureOf } from '../../src/store/closure.js';
 import { Pins, parsePin, type PinRule } from '../../src/store/pins.js';
 import type { TagEntry, TagKey } from '../../src/store/tag-index.js';
@@ -18,14 +19,14 @@ const manifests = new Map<string, Buffer>([
   [d(2), Buffer.from(JSON.stringify({ config: { digest: d(20), size: 1 }, layers: [{ digest: d(21), size: 1 }] }))],
   [d(4), Buffer.from(JSON.stringify({ config: { digest: d(40), size: 1 }, layers: [{ digest: d(41), size: 1 }] }))],
 ]);
-const read = async (x: string): Promise<Buffer | undefined> => manifests.get(x);
+const read = async (x: Digest): Promise<Buffer | undefined> => manifests.get(x.value);
 
 describe('pins', () => {
   it('normalise like a pull: default upstream, aliases, library/, latest', () => {
     assert.deepEqual(rule('node:20*'), { text: 'node:20*', upstream: 'docker.io', repository: 'library/node', tag: '20*', literal: false });
     assert.deepEqual(rule('index.docker.io/library/alpine'), { text: 'index.docker.io/library/alpine', upstream: 'docker.io', repository: 'library/alpine', tag: 'latest', literal: true });
     assert.equal(rule('ghcr.io/org/*').tag, '*');
-    assert.equal(rule(`alpine@${d(9)}`).digest, d(9));
+    assert.equal(rule(`alpine@${d(9)}`).digest?.value, d(9));
     assert.match(String(parsePin('quay.io/x/y:1', naming)), /no upstream is configured for quay\.io/);
   });
 
@@ -52,7 +53,8 @@ describe('pins', () => {
   });
 
   it('closure tolerates missing and malformed manifests', async () => {
-    const got = await closureOf([d(7), d(1)], async (x) => (x === d(1) ? Buffer.from('not json') : undefined));
+    const roots = [d(7), d(1)].map((x) => parseDigest(x)!);
+    const got = await closureOf(roots, async (x) => (x.value === d(1) ? Buffer.from('not json') : undefined));
     assert.deepEqual([...got].sort(), [d(1), d(7)].sort());
   });
 });
