@@ -73,8 +73,8 @@ async function exportBundle(images: string[], flags: ExportFlags): Promise<numbe
     for (const [digest, size] of plan.content) {
       const d = parseDigest(digest);
       const body = d ? await store.open(d) : undefined;
-      if (!body) throw new Error(`${digest} disappeared from the store during the export`);
-      await pipeline(body, pack.entry({ name: blobEntryName(digest), size, mtime: MTIME, mode: 0o644 }));
+      if (!d || !body) throw new Error(`${digest} disappeared from the store during the export`);
+      await pipeline(body, pack.entry({ name: blobEntryName(d), size, mtime: MTIME, mode: 0o644 }));
       bytes += size;
     }
     pack.finalize();

@@ -1,7 +1,7 @@
 /** Tar entries of a bundle into the store: blobs streamed and verified, small files read. */
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { parseDigest } from '../oci/digest.js';
+import type { Digest } from '../oci/digest.js';
 import type { BlobStore } from '../store/blob-store.js';
 import { WriterSink } from '../store/writer-sink.js';
 
@@ -29,9 +29,7 @@ export interface TarEntry extends AsyncIterable<unknown> {
   readonly header: { readonly size: number };
 }
 
-export async function storeEntry(store: BlobStore, digest: string, entry: TarEntry, loaded: Loaded): Promise<void> {
-  const d = parseDigest(digest);
-  if (!d) throw new Error(`entry for an invalid digest ${digest}`);
+export async function storeEntry(store: BlobStore, d: Digest, entry: TarEntry, loaded: Loaded): Promise<void> {
   const size = entry.header.size;
   const have = await store.stat(d);
   if (have && have.size === size) {
@@ -49,7 +47,7 @@ export async function storeEntry(store: BlobStore, digest: string, entry: TarEnt
   try {
     await writer.commit();
   } catch (err) {
-    throw new Error(`${digest}: ${err instanceof Error ? err.message : 'does not match its digest'}`);
+    throw new Error(`${d.value}: ${err instanceof Error ? err.message : 'does not match its digest'}`);
   }
   loaded.blobs++;
   loaded.bytes += size;

@@ -8,6 +8,7 @@
 import { createReadStream } from 'node:fs';
 import type { Command } from 'commander';
 import tar from 'tar-stream';
+import { parseDigest, type Digest } from '../oci/digest.js';
 import { KNOWN_MANIFEST_TYPES } from '../oci/media-types.js';
 import { FsBlobStore } from '../store/fs-blob-store.js';
 import { ManifestStore } from '../store/manifest-store.js';
@@ -20,6 +21,13 @@ import { formatBytes } from '../util/format-bytes.js';
 
 interface ImportFlags extends DataFlags {
   upstream?: string;
+}
+
+/** A `blobs/<alg>/<hex>` entry names its content; a name that is no valid digest fails the import. */
+function entryDigest(text: string): Digest {
+  const d = parseDigest(text);
+  if (!d) throw new Error(`entry for an invalid digest ${text}`);
+  return d;
 }
 
 async function importBundle(file: string, flags: ImportFlags): Promise<number> {
@@ -44,7 +52,7 @@ async function importBundle(file: string, flags: ImportFlags): Promise<number> {
       const digest = digestOfEntry(name);
       if (name === INDEX_FILE) indexBytes = await readEntry(entry, 16 * 1024 * 1024);
       else if (name === OCI_LAYOUT_FILE) layout = await readEntry(entry, 4096);
-      else if (digest !== undefined && entry.header.type === 'file') await storeEntry(store, digest, entry, loaded);
+      else if (digest !== undefined && entry.header.type === 'file') await storeEntry(store, entryDigest(digest), entry, loaded);
       else entry.resume();
     }
   } catch (err) {

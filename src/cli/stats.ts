@@ -76,7 +76,7 @@ async function stats(flags: StatsFlags): Promise<number> {
     bytes += b.size;
   }
   let manifests = 0;
-  for await (const m of metaRecords(cache.store.layout)) if (m.present && sizes.has(m.digest)) manifests++;
+  for await (const m of metaRecords(cache.store.layout)) if (m.present && sizes.has(m.digest.value)) manifests++;
   const tagNames = new Set<string>();
   for (const [k] of cache.tags.entries()) tagNames.add(`${k.upstream}/${k.repository}:${k.tag}`);
   const top = await topRepositories(cache, sizes, Math.max(1, Number(flags.top ?? 10) || 10));

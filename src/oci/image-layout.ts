@@ -1,4 +1,5 @@
 /** The OCI image layout (image-spec `image-layout.md`) as air-gap bundles use it. */
+import type { Digest } from './digest.js';
 
 export const OCI_LAYOUT_FILE = 'oci-layout';
 export const OCI_LAYOUT_VERSION = '1.0.0';
@@ -8,9 +9,9 @@ export const REF_NAME = 'org.opencontainers.image.ref.name';
 /** The full image name, as containerd's exports write it (`ctr import` reads it too). */
 export const IMAGE_NAME = 'io.containerd.image.name';
 
-/** `blobs/<alg>/<hex>` for a digest value. */
-export function blobEntryName(digest: string): string {
-  return `blobs/${digest.replace(':', '/')}`;
+/** `blobs/<alg>/<hex>` for a digest. */
+export function blobEntryName(digest: Digest): string {
+  return `blobs/${digest.algorithm}/${digest.hex}`;
 }
 
 /** The digest a tar entry named `blobs/<alg>/<hex>` (optionally `./`-prefixed) holds. */

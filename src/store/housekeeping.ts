@@ -4,7 +4,7 @@
  */
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseDigest } from '../oci/digest.js';
+import { parseDigest, type Digest } from '../oci/digest.js';
 import { blobPath, type Layout } from './paths.js';
 
 export interface SweepResult {
@@ -32,7 +32,7 @@ export async function sweepOldTemp(layout: Layout, minAgeMs: number, now: number
 }
 
 /** Every media-type record: its digest and whether the content it describes is still stored. */
-export async function* metaRecords(layout: Layout): AsyncGenerator<{ readonly digest: string; readonly path: string; readonly present: boolean }> {
+export async function* metaRecords(layout: Layout): AsyncGenerator<{ readonly digest: Digest; readonly path: string; readonly present: boolean }> {
   for (const algorithm of await readdir(layout.meta).catch(() => [] as string[])) {
     for (const prefix of await readdir(join(layout.meta, algorithm)).catch(() => [] as string[])) {
       const dir = join(layout.meta, algorithm, prefix);
@@ -40,7 +40,7 @@ export async function* metaRecords(layout: Layout): AsyncGenerator<{ readonly di
         const d = parseDigest(`${algorithm}:${hex}`);
         if (!d) continue;
         const present = (await stat(blobPath(layout, d)).catch(() => undefined)) !== undefined;
-        yield { digest: d.value, path: join(dir, hex), present };
+        yield { digest: d, path: join(dir, hex), present };
       }
     }
   }
