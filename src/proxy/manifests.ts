@@ -143,7 +143,7 @@ export class PullThroughManifests {
       const digest = digestOf(got.value.bytes);
       const mediaType = got.value.mediaType || sniffManifestType(got.value.bytes) || 'application/octet-stream';
       const stored = await this.storeManifest(digest, got.value.bytes, mediaType);
-      entry = { digest: stored.digest, mediaType, size: got.value.bytes.length, fetchedAt: this.now() };
+      entry = { digest: stored.digest.value, mediaType, size: got.value.bytes.length, fetchedAt: this.now() };
     } else {
       return this.afterFailure(head, key, negKey, policy);
     }
@@ -174,7 +174,7 @@ export class PullThroughManifests {
       return await this.manifests.put(digest, bytes, mediaType);
     } catch (err) {
       this.events.storeError(err);
-      return { bytes, mediaType, digest: digest.value };
+      return { bytes, mediaType, digest };
     }
   }
 }

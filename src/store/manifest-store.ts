@@ -11,7 +11,7 @@ import { metaPath, type Layout } from './paths.js';
 export interface StoredManifest {
   readonly bytes: Buffer;
   readonly mediaType: string;
-  readonly digest: string;
+  readonly digest: Digest;
 }
 
 const DEFAULT_TYPE = 'application/vnd.oci.image.manifest.v1+json';
@@ -40,7 +40,7 @@ export class ManifestStore {
     this.used(digest.value);
     const recorded = await readFile(metaPath(this.layout, digest), 'utf8').catch(() => undefined);
     const mediaType = recorded?.trim() || sniffManifestType(bytes) || DEFAULT_TYPE;
-    const m = { bytes, mediaType, digest: digest.value };
+    const m = { bytes, mediaType, digest };
     this.hot.set(digest.value, m);
     return m;
   }
@@ -59,7 +59,7 @@ export class ManifestStore {
       throw err;
     }
     await this.blobs.put(digest, bytes);
-    const m = { bytes, mediaType, digest: digest.value };
+    const m = { bytes, mediaType, digest };
     this.hot.set(digest.value, m);
     return m;
   }

@@ -46,7 +46,7 @@ export async function handleManifest(ctx: Ctx, s: Services, name: string, refere
     if (head) {
       const local = await s.manifests.local(digest);
       if (local) {
-        setHeaders(ctx, local.mediaType, local.digest, local.bytes.length, 'HIT');
+        setHeaders(ctx, local.mediaType, local.digest.value, local.bytes.length, 'HIT');
         ctx.status = 200;
         return;
       }
@@ -56,7 +56,7 @@ export async function handleManifest(ctx: Ctx, s: Services, name: string, refere
   if (m.kind !== 'found') throw failureToError(m, 'MANIFEST_UNKNOWN');
   const man = m.value.manifest;
   // A tag answer's freshness is what the client cares about; a digest's only says where bytes came from.
-  setHeaders(ctx, man.mediaType, man.digest, man.bytes.length, tagCache ?? m.value.cache);
+  setHeaders(ctx, man.mediaType, man.digest.value, man.bytes.length, tagCache ?? m.value.cache);
   ctx.status = 200;
   if (!head) ctx.body = man.bytes;
 }
