@@ -1,10 +1,12 @@
 /** The HTTP side of `berth doctor`: one request at a time, failures classified as values. */
 import { readFileSync } from 'node:fs';
 import { Agent, type Dispatcher } from 'undici';
+import { causeOfError } from '../upstream/error-cause.js';
+import type { Cause } from '../upstream/types.js';
 
 export type Answer =
   | { readonly kind: 'response'; readonly status: number; readonly headers: Readonly<Record<string, string>>; readonly body: Buffer }
-  | { readonly kind: 'error'; readonly code: string; readonly message: string };
+  | { readonly kind: 'error'; readonly cause: Cause };
 
 export interface ClientOptions {
   /** PEM file of a CA to trust (a self-signed berth). */
@@ -44,7 +46,8 @@ export class DoctorClient {
       for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) flat[k] = Array.isArray(v) ? v.join(', ') : v;
       return { kind: 'response', status: res.statusCode, headers: flat, body };
     } catch (err) {
-      return { kind: 'error', ...classify(err) };
+      const t = this.opts.timeoutMs;
+      return { kind: 'error', cause: causeOfError(err, undefined, { connectMs: t, headersMs: t, idleMs: t }) };
     }
   }
 
@@ -53,30 +56,20 @@ export class DoctorClient {
   }
 }
 
-function classify(err: unknown): { code: string; message: string } {
-  const e = err as { code?: unknown; name?: unknown; message?: unknown; cause?: { code?: unknown; message?: unknown } };
-  const code = [e.code, e.cause?.code, e.name].find((c): c is string => typeof c === 'string') ?? 'ERROR';
-  const message = [e.cause?.message, e.message].find((m): m is string => typeof m === 'string') ?? 'request failed';
-  return { code, message: message.split('\n')[0] ?? message };
-}
-
-/** A human reading of a connection failure. */
-export function describeFailure(code: string, message: string): string {
-  switch (code) {
-    case 'ECONNREFUSED':
+/** A human reading of a failure to reach berth itself. */
+export function describeFailure(c: Cause): string {
+  switch (c.kind) {
+    case 'refused':
       return 'connection refused: nothing listens at this address';
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return 'the host name does not resolve';
-    case 'UND_ERR_CONNECT_TIMEOUT':
-    case 'TimeoutError':
-    case 'UND_ERR_HEADERS_TIMEOUT':
-      return 'no answer in time';
-    case 'UND_ERR_SOCKET':
-    case 'ECONNRESET':
+    case 'dns':
+      return `the host name does not resolve (${c.message})`;
+    case 'timeout':
+      return `no answer in time (${c.message})`;
+    case 'reset':
       return 'the connection was closed without an answer (plain HTTP to a TLS port?)';
+    case 'tls':
+      return `TLS failed (${c.message}); for a self-signed berth pass --ca-cert FILE`;
     default:
-      if (/SSL|TLS|CERT|EPROTO/i.test(code)) return `TLS failed (${message}); for a self-signed berth pass --ca-cert FILE`;
-      return `${code}: ${message}`;
+      return `${c.kind}: ${c.message}`;
   }
 }

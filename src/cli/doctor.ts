@@ -7,6 +7,8 @@
 import type { Command } from 'commander';
 import { digestOf } from '../oci/digest.js';
 import { parseImageRef, referenceOf } from '../oci/image-ref.js';
+import { causeFromDetail, describeCause } from '../upstream/cause-detail.js';
+import { registryError } from '../upstream/status-failure.js';
 import { DoctorClient, describeFailure, type Answer } from './doctor-http.js';
 
 export const EXIT_OK = 0;
@@ -53,21 +55,18 @@ function baseUrl(input: string): string | undefined {
   }
 }
 
-function errorOf(a: Extract<Answer, { kind: 'response' }>): string {
-  try {
-    const doc = JSON.parse(a.body.toString('utf8')) as { errors?: Array<{ code?: string; message?: string }> };
-    const e = doc.errors?.[0];
-    if (e?.code) return `${e.code}${e.message ? `: ${e.message}` : ''}`;
-  } catch {
-    // Not an OCI error body.
-  }
-  return `HTTP ${a.status}`;
+/** berth's OCI error, with the upstream failure's cause when berth reports one. */
+export function errorOf(a: Extract<Answer, { kind: 'response' }>): string {
+  const e = registryError(a.body);
+  if (!e) return `HTTP ${a.status}`;
+  const cause = causeFromDetail(e.detail);
+  return `${e.code}${e.message !== undefined ? `: ${e.message}` : ''}${cause ? `; cause ${describeCause(cause)}` : ''}`;
 }
 
 /** Step 1: is it berth? Returns an exit code when the run must stop here. */
 function checkBase(a: Answer, where: string, write: Write): number | undefined {
   if (a.kind === 'error') {
-    write(`FAIL  GET ${where}/v2/: ${describeFailure(a.code, a.message)}`);
+    write(`FAIL  GET ${where}/v2/: ${describeFailure(a.cause)}`);
     write(`result: not reaching berth (${where})`);
     return EXIT_NOT_BERTH;
   }
@@ -104,7 +103,7 @@ async function checkImage(client: DoctorClient, base: string, ref: string, write
   for (const n of [1, 2]) {
     const a = await client.get(url, { accept: ACCEPT });
     if (a.kind === 'error') {
-      write(`FAIL  pull ${n} of ${ref}: ${describeFailure(a.code, a.message)}`);
+      write(`FAIL  pull ${n} of ${ref}: ${describeFailure(a.cause)}`);
       return EXIT_CHECK_FAILED;
     }
     if (a.status !== 200) {

@@ -9,19 +9,12 @@ import { digestOf, parseDigest, type Digest } from '../oci/digest.js';
 import { DigestCheck, checkingSink } from '../oci/digest-check.js';
 import { KNOWN_MANIFEST_TYPES, OCI_INDEX } from '../oci/media-types.js';
 import type { FetchedManifest, ImageSource, PrefetchTarget } from '../proxy/prefetch.js';
+import { causeOfError, unreachable } from '../upstream/error-cause.js';
 import { header, readLimited } from '../upstream/http-call.js';
+import { failureOf } from '../upstream/status-failure.js';
 import type { Outcome } from '../upstream/types.js';
 
 const MAX_MANIFEST = 8 * 1024 * 1024;
-
-type Failed = Exclude<Outcome<never>, { kind: 'found' }>;
-
-function failure(status: number): Failed {
-  if (status === 404) return { kind: 'absent' };
-  if (status === 401 || status === 403) return { kind: 'denied', status };
-  if (status === 429) return { kind: 'ratelimited' };
-  return { kind: 'unreachable', cause: `berth answered ${status}`, status };
-}
 
 export class HttpSource implements ImageSource {
   private readonly agent = new Agent({ connections: 8, headersTimeout: 600_000, bodyTimeout: 600_000 });
@@ -36,15 +29,12 @@ export class HttpSource implements ImageSource {
     const res = await this.get(t, `manifests/${reference}`, { accept: KNOWN_MANIFEST_TYPES.join(', ') });
     if (res.kind !== 'found') return res;
     const r = res.value;
-    if (r.statusCode !== 200) {
-      await r.body.dump();
-      return failure(r.statusCode);
-    }
+    if (r.statusCode !== 200) return failureOf(r);
     const bytes = await readLimited(r, MAX_MANIFEST).catch(() => undefined);
-    if (!bytes) return { kind: 'unreachable', cause: 'manifest too large or broken' };
+    if (!bytes) return unreachable('invalid', 'manifest too large or broken');
     const claimed = parseDigest(reference)?.value ?? header(r, 'docker-content-digest');
     const digest = digestOf(bytes, claimed !== undefined ? parseDigest(claimed)?.algorithm : undefined);
-    if (claimed !== undefined && claimed !== digest.value) return { kind: 'unreachable', cause: 'manifest does not match its digest' };
+    if (claimed !== undefined && claimed !== digest.value) return unreachable('invalid', 'manifest does not match its digest');
     return { kind: 'found', value: { bytes, mediaType: header(r, 'content-type') ?? '', digest } };
   }
 
@@ -52,17 +42,14 @@ export class HttpSource implements ImageSource {
     const res = await this.get(t, `blobs/${digest.value}`, {});
     if (res.kind !== 'found') return res;
     const r = res.value;
-    if (r.statusCode !== 200) {
-      await r.body.dump();
-      return failure(r.statusCode);
-    }
+    if (r.statusCode !== 200) return failureOf(r);
     const check = new DigestCheck(digest, size >= 0 ? size : undefined);
     try {
       await pipeline(r.body, checkingSink(check, onBytes));
     } catch (err) {
-      return { kind: 'unreachable', cause: err instanceof Error ? err.message : 'transfer failed' };
+      return { kind: 'unreachable', cause: causeOfError(err) };
     }
-    if (!check.finish().ok) return { kind: 'unreachable', cause: 'blob does not match its digest' };
+    if (!check.finish().ok) return unreachable('invalid', 'blob does not match its digest');
     return { kind: 'found', value: { cached: header(r, 'x-cache') === 'HIT' } };
   }
 
@@ -71,10 +58,7 @@ export class HttpSource implements ImageSource {
     const res = await this.get(t, `referrers/${subject.value}`, { accept: OCI_INDEX });
     if (res.kind !== 'found') return res;
     const r = res.value;
-    if (r.statusCode !== 200) {
-      await r.body.dump();
-      return failure(r.statusCode);
-    }
+    if (r.statusCode !== 200) return failureOf(r);
     return { kind: 'found', value: { bytes: Buffer.from(await r.body.arrayBuffer()) } };
   }
 
@@ -89,7 +73,7 @@ export class HttpSource implements ImageSource {
       const value = await request(new URL(path, this.baseUrl), { dispatcher: this.agent, headers: { ...headers, ...auth } });
       return { kind: 'found', value };
     } catch (err) {
-      return { kind: 'unreachable', cause: err instanceof Error ? err.message : 'request failed' };
+      return { kind: 'unreachable', cause: causeOfError(err) };
     }
   }
 }

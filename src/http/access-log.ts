@@ -29,7 +29,7 @@ export function accessLog(logger: Logger, metrics: Metrics): Middleware<RequestS
       metrics.httpRequests.inc({ route: s.route.name, method: ctx.method, status: String(status) });
       metrics.httpDuration.observe({ route: s.route.name }, ms / 1000);
       if (bytes > 0 && s.cache !== undefined) metrics.servedBytes.inc({ source: s.cache === 'HIT' || s.cache === 'STALE' ? 'cache' : 'upstream' }, bytes);
-      s.log.info({ method: ctx.method, route: s.route.name, status, bytes, ms: Math.round(ms * 10) / 10, cache: s.cache, upstream: s.upstream, client: s.client }, 'request');
+      s.log.info({ method: ctx.method, route: s.route.name, status, bytes, ms: Math.round(ms * 10) / 10, cache: s.cache, upstream: s.upstream, client: s.client, error: s.error }, 'request');
     };
     res.once('finish', finish);
     res.once('close', finish);

@@ -1,5 +1,5 @@
 /** What handlers record on a request for the access log and metrics. */
-import type { RegistryError } from '../oci/errors.js';
+import type { ErrorDetail, RegistryError } from '../oci/errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { RequestRoute } from './route-table.js';
 
@@ -14,6 +14,8 @@ export interface RequestState {
   client?: string;
   /** Set by the client-auth middleware: the refusal for an upstream, or undefined to allow. */
   authorize?: (upstream: string) => RegistryError | undefined;
+  /** The error the client was sent: its OCI code and detail (an upstream failure's cause). */
+  error?: ErrorDetail;
   log: Logger;
   id: string;
 }

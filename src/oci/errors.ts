@@ -33,12 +33,15 @@ const TABLE: Readonly<Record<ErrorCode, { status: number; message: string }>> = 
   NOT_FOUND: { status: 404, message: 'not found' },
 };
 
+/** Machine-readable context for an error (for an upstream failure: its cause, see cause-detail.ts). */
+export type ErrorDetail = Readonly<Record<string, string | number>>;
+
 export class RegistryError extends Error {
   readonly status: number;
   constructor(
     readonly code: ErrorCode,
     message?: string,
-    readonly detail?: unknown,
+    readonly detail?: ErrorDetail,
     readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(message ?? TABLE[code].message);

@@ -10,6 +10,7 @@ import { digestOf, parseDigest, type Digest } from '../oci/digest.js';
 import { KNOWN_MANIFEST_TYPES, accepts, sniffManifestType, upstreamAccept } from '../oci/media-types.js';
 import type { ManifestStore, StoredManifest } from '../store/manifest-store.js';
 import type { TagEntry, TagIndex, TagKey } from '../store/tag-index.js';
+import { unreachable } from '../upstream/error-cause.js';
 import type { Failure, Outcome, Upstream } from '../upstream/types.js';
 import { SingleFlight } from '../util/single-flight.js';
 import type { CacheStatus } from './blobs.js';
@@ -87,7 +88,7 @@ export class PullThroughManifests {
     const fallback = cached ?? this.acceptedVariant(key, accept);
     if (fallback && this.withinMaxStale(fallback, policy) && (resolved.kind === 'unreachable' || resolved.kind === 'ratelimited')) {
       this.events.cache('tag', 'stale');
-      this.events.stale(upstream.name, resolved.kind === 'ratelimited' ? 'ratelimited' : resolved.kind === 'unreachable' && resolved.cause === 'offline' ? 'offline' : 'upstream_error');
+      this.events.stale(upstream.name, resolved.kind === 'ratelimited' ? 'ratelimited' : resolved.kind === 'unreachable' && resolved.cause.kind === 'offline' ? 'offline' : 'upstream_error');
       return { kind: 'found', value: { entry: fallback, cache: 'STALE' } };
     }
     return resolved;
@@ -163,7 +164,7 @@ export class PullThroughManifests {
   private async fetchByDigest(upstream: Upstream, repository: string, digest: Digest): Promise<Outcome<StoredManifest>> {
     const got = await upstream.getManifest(repository, digest.value, KNOWN_MANIFEST_TYPES.join(', ') + ', */*');
     if (got.kind !== 'found') return got;
-    if (digestOf(got.value.bytes, digest.algorithm).value !== digest.value) return { kind: 'unreachable', cause: 'upstream manifest does not match its digest' };
+    if (digestOf(got.value.bytes, digest.algorithm).value !== digest.value) return unreachable('invalid', `upstream manifest does not match its digest ${digest.value}`, upstream);
     const mediaType = got.value.mediaType || sniffManifestType(got.value.bytes) || 'application/octet-stream';
     return { kind: 'found', value: await this.storeManifest(digest, got.value.bytes, mediaType) };
   }

@@ -9,6 +9,8 @@ import type { Digest } from '../oci/digest.js';
 import { DigestCheck } from '../oci/digest-check.js';
 import { RegistryError } from '../oci/errors.js';
 import type { ByteRange } from '../store/blob-store.js';
+import { detailOf } from '../upstream/cause-detail.js';
+import { unreachable } from '../upstream/error-cause.js';
 import type { Outcome, Upstream } from '../upstream/types.js';
 import { discard } from '../util/discard.js';
 import type { BlobSource } from './blobs.js';
@@ -92,13 +94,13 @@ export async function passThrough(upstream: Upstream, repository: string, digest
   const { size, body } = first.value;
   if (size < 0 || first.value.start !== 0) {
     discard(body);
-    return { kind: 'unreachable', cause: 'upstream gave no blob size' };
+    return unreachable('invalid', 'upstream gave no blob size', upstream);
   }
   const open = async (range?: ByteRange): Promise<Readable> => {
     if (!range || (range.start === 0 && range.end >= size - 1)) return relay(body, new Verified(digest, size));
     discard(body);
     const part = await upstream.getBlob(repository, digest.value, { from: range.start });
-    if (part.kind !== 'found') throw new RegistryError('UNAVAILABLE', 'upstream unavailable');
+    if (part.kind !== 'found') throw new RegistryError('UNAVAILABLE', 'upstream unavailable', 'cause' in part ? detailOf(part.cause) : undefined);
     const skip = Math.max(0, range.start - part.value.start);
     return relay(part.value.body, new Slice(skip, range.end - range.start + 1));
   };

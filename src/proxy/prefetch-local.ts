@@ -7,6 +7,7 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parseDigest, type Digest } from '../oci/digest.js';
 import { KNOWN_MANIFEST_TYPES } from '../oci/media-types.js';
+import { causeOfError, unreachable } from '../upstream/error-cause.js';
 import type { Router } from '../upstream/router.js';
 import type { Outcome, Upstream } from '../upstream/types.js';
 import type { PullThroughBlobs } from './blobs.js';
@@ -43,7 +44,7 @@ export class LocalSource implements ImageSource {
         value = cached.value.entry.digest;
       }
       digest = parseDigest(value);
-      if (!digest) return { kind: 'unreachable', cause: 'invalid digest' };
+      if (!digest) return unreachable('invalid', 'invalid digest');
     }
     const m = await this.deps.manifests.manifest(upstream, repository, digest);
     if (m.kind !== 'found') return m;
@@ -71,7 +72,7 @@ export class LocalSource implements ImageSource {
     try {
       await pipeline(await got.value.open(), sink);
     } catch (err) {
-      return { kind: 'unreachable', cause: err instanceof Error ? err.message : 'fill failed' };
+      return { kind: 'unreachable', cause: causeOfError(err) };
     }
     return { kind: 'found', value: { cached: false } };
   }

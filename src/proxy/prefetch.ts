@@ -6,9 +6,10 @@
  */
 import type { Digest } from '../oci/digest.js';
 import { parseImageRef, referenceOf } from '../oci/image-ref.js';
-import { INDEX_TYPES } from '../oci/media-types.js';
 import { manifestRefs, type Descriptor } from '../oci/manifest-refs.js';
+import { INDEX_TYPES } from '../oci/media-types.js';
 import { platformMatches, type Platform } from '../oci/platform.js';
+import { causeOfError } from '../upstream/error-cause.js';
 import type { Outcome } from '../upstream/types.js';
 import { listReferrers } from './list-referrers.js';
 
@@ -87,7 +88,7 @@ function reason(o: Exclude<Outcome<unknown>, { kind: 'found' }>): string {
     case 'absent':
       return 'not found';
     case 'unreachable':
-      return `unreachable (${o.cause})`;
+      return `unreachable (${o.cause.kind}: ${o.cause.message})`;
     case 'denied':
       return `denied (${o.status})`;
     case 'ratelimited':
@@ -160,7 +161,7 @@ export async function runPrefetch(
           opts.progress?.bytes?.(n);
         });
       } catch (err) {
-        got = { kind: 'unreachable', cause: err instanceof Error ? err.message : 'error' };
+        got = { kind: 'unreachable', cause: causeOfError(err) };
       }
       if (got.kind === 'found') {
         done++;

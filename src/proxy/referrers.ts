@@ -12,6 +12,7 @@ import { OCI_INDEX } from '../oci/media-types.js';
 import { emptyReferrersIndex, fallbackTag, mergeReferrersPages, nextReferrersPage, parseReferrersIndex, type ReferrersIndex } from '../oci/referrers.js';
 import type { ManifestStore } from '../store/manifest-store.js';
 import type { TagEntry, TagIndex, TagKey } from '../store/tag-index.js';
+import { causeOf, unreachable } from '../upstream/error-cause.js';
 import type { Outcome, Upstream } from '../upstream/types.js';
 import { SingleFlight } from '../util/single-flight.js';
 import type { CacheStatus } from './blobs.js';
@@ -93,7 +94,7 @@ export class PullThroughReferrers {
     // Stale-if-error as for tags: never after a real answer, only when the upstream failed.
     if (servable && (got.kind === 'unreachable' || got.kind === 'ratelimited')) {
       this.events.cache('stale');
-      const reason = got.kind === 'ratelimited' ? 'ratelimited' : got.cause === 'offline' ? 'offline' : 'upstream_error';
+      const reason = got.kind === 'ratelimited' ? 'ratelimited' : got.cause.kind === 'offline' ? 'offline' : 'upstream_error';
       this.events.stale(upstream.name, reason);
       return { kind: 'found', value: { bytes: servable.bytes, cache: 'STALE' } };
     }
@@ -135,9 +136,9 @@ export class PullThroughReferrers {
     let firstBytes: Buffer | undefined;
     while (path !== undefined && pages.length < MAX_PAGES) {
       const got = await upstream.getJson(repository, path, OCI_INDEX);
-      if (got.kind !== 'found') return pages.length === 0 ? got : { kind: 'unreachable', cause: 'referrers page failed' };
+      if (got.kind !== 'found') return pages.length === 0 ? got : { kind: 'unreachable', cause: got.kind === 'absent' ? causeOf('invalid', 'a later referrers page is missing', upstream) : got.cause };
       const index = parseReferrersIndex(got.value.bytes);
-      if (!index) return { kind: 'unreachable', cause: 'upstream referrers answer is not an OCI index' };
+      if (!index) return unreachable('invalid', 'upstream referrers answer is not an OCI index', upstream);
       firstBytes ??= got.value.bytes;
       pages.push(index);
       path = nextReferrersPage(got.value.headers.link, repository);
@@ -157,7 +158,7 @@ export class PullThroughReferrers {
     if (tag.kind === 'absent') return empty;
     if (tag.kind !== 'found') return tag;
     const digest = parseDigest(tag.value.entry.digest);
-    if (!digest) return { kind: 'unreachable', cause: 'upstream gave an invalid digest' };
+    if (!digest) return unreachable('invalid', 'upstream gave an invalid digest', upstream);
     const m = await this.manifests.manifest(upstream, repository, digest);
     if (m.kind === 'absent') return empty;
     if (m.kind !== 'found') return m;

@@ -1,28 +1,16 @@
 /** One upstream exchange's result, before it is turned into an outcome. */
 import type { Dispatcher } from 'undici';
-import type { Failure } from './types.js';
+import type { Cause } from './types.js';
 
 export type Call =
   /** `location`: the other origin a redirect led to (a CDN), which later requests may ask directly. */
   | { readonly kind: 'response'; readonly res: Dispatcher.ResponseData; readonly location?: string }
-  | { readonly kind: 'error'; readonly cause: string };
+  | { readonly kind: 'error'; readonly cause: Cause };
 
 export function header(res: Dispatcher.ResponseData, name: string): string | undefined {
   const v = res.headers[name];
   if (Array.isArray(v)) return v[0];
   return v;
-}
-
-/** Maps a non-success status to a failure outcome; the body must already be dumped. */
-export function failureOf(res: Dispatcher.ResponseData): Failure {
-  const s = res.statusCode;
-  if (s === 404) return { kind: 'absent' };
-  if (s === 401 || s === 403) return { kind: 'denied', status: s };
-  if (s === 429) {
-    const ra = header(res, 'retry-after');
-    return ra !== undefined ? { kind: 'ratelimited', retryAfter: ra } : { kind: 'ratelimited' };
-  }
-  return { kind: 'unreachable', cause: `upstream status ${s}`, status: s };
 }
 
 export async function dump(res: Dispatcher.ResponseData): Promise<void> {

@@ -3,12 +3,13 @@
  * as reachable), remembered for a while so that readiness polls do not hammer registries.
  */
 import type { Dispatcher } from 'undici';
+import { causeOfError } from './error-cause.js';
 
 export interface Reachability {
   readonly state: 'reachable' | 'unreachable' | 'offline' | 'unknown';
   /** HTTP status of the probe, when one came. */
   readonly status?: number;
-  /** Error code or name of a failed probe (ECONNREFUSED, TimeoutError, …). */
+  /** Why a probe failed: the cause's kind and message (`refused: connect ECONNREFUSED …`). */
   readonly error?: string;
   readonly checkedAt?: string;
 }
@@ -22,15 +23,6 @@ export interface ProbeOptions {
   readonly ttlMs: number;
   readonly timeoutMs: number;
   readonly now: () => number;
-}
-
-function errorName(err: unknown): string {
-  if (err instanceof Error) {
-    const withCause = err as Error & { code?: unknown; cause?: { code?: unknown } };
-    const code = withCause.code ?? withCause.cause?.code;
-    return typeof code === 'string' ? code : err.name;
-  }
-  return 'Error';
 }
 
 export class UpstreamProbe {
@@ -70,7 +62,8 @@ export class UpstreamProbe {
       await res.body.dump();
       result = { state: res.statusCode < 500 ? 'reachable' : 'unreachable', status: res.statusCode, checkedAt: new Date(this.opts.now()).toISOString() };
     } catch (err) {
-      result = { state: 'unreachable', error: errorName(err), checkedAt: new Date(this.opts.now()).toISOString() };
+      const cause = causeOfError(err);
+      result = { state: 'unreachable', error: `${cause.kind}: ${cause.message}`, checkedAt: new Date(this.opts.now()).toISOString() };
     }
     this.last = { result, at: this.opts.now() };
     return result;

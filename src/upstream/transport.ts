@@ -9,6 +9,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { UpstreamAuth } from './auth.js';
 import type { Breaker } from './breaker.js';
 import type { CredentialPool, PoolMember } from './credential-pool.js';
+import { causeOf, causeOfError, hostOf, type Where } from './error-cause.js';
 import { dump, header, type Call } from './http-call.js';
 import { parseRateLimit, retryAfterMs, type RateLimit } from './ratelimit.js';
 
@@ -42,9 +43,14 @@ export class Transport {
   private readonly base: URL;
   private readonly prefix: string;
   private readonly pool: Pool;
+  /** How failures name this upstream: configured name and host, never credentials. */
+  readonly where: Where;
+  /** The last exchange's failure, so that an open circuit can say what opened it. */
+  private lastFailure?: string;
 
   constructor(private readonly deps: TransportDeps) {
     const c = deps.config;
+    this.where = { name: c.name, host: hostOf(c.url) };
     this.base = new URL(c.url);
     this.prefix = this.base.pathname.replace(/\/+$/, '');
     this.pool = new Pool(this.base.origin, {
@@ -58,11 +64,15 @@ export class Transport {
 
   /** The breaker's verdict first: an upstream known to be down is not dialled at all. */
   async exchange(x: Exchange): Promise<Call> {
-    if (this.deps.config.offline) return { kind: 'error', cause: 'offline' };
+    if (this.deps.config.offline) return { kind: 'error', cause: causeOf('offline', 'upstream is configured offline', this.where) };
     const breaker = this.deps.breaker;
     if (!breaker) return this.attempts(x);
     const admission = breaker.admit();
-    if (admission.kind === 'reject') return { kind: 'error', cause: 'circuit open' };
+    if (admission.kind === 'reject') {
+      const last = this.lastFailure !== undefined ? `; last failure: ${this.lastFailure}` : '';
+      const message = `circuit open after repeated failures, next try in ${Math.ceil(admission.retryInMs / 1000)} s${last}`;
+      return { kind: 'error', cause: causeOf('circuit-open', message, this.where) };
+    }
     let call: Call | undefined;
     try {
       call = await this.attempts(x);
@@ -71,6 +81,8 @@ export class Transport {
       if (!call || (call.kind === 'error' && x.signal?.aborted)) breaker.abandoned(admission);
       else if (call.kind === 'error' || call.res.statusCode >= 500) breaker.failed(admission);
       else breaker.succeeded(admission);
+      if (call?.kind === 'error') this.lastFailure = `${call.cause.kind}: ${call.cause.message}`;
+      else if (call && call.res.statusCode >= 500) this.lastFailure = `HTTP ${call.res.statusCode}`;
     }
   }
 
@@ -91,7 +103,7 @@ export class Transport {
       return { kind: 'response', res, location: url };
     } catch (err) {
       this.deps.metrics.upstreamRequests.inc({ upstream: this.deps.config.name, kind, status: 'error' });
-      return { kind: 'error', cause: err instanceof Error ? `${err.name}: ${err.message}` : 'request failed' };
+      return { kind: 'error', cause: causeOfError(err, this.where, this.deps.config.timeouts) };
     }
   }
 
@@ -162,7 +174,7 @@ export class Transport {
       return from.origin === this.base.origin ? { kind: 'response', res } : { kind: 'response', res, location: from.href };
     } catch (err) {
       this.deps.metrics.upstreamRequests.inc({ upstream: this.deps.config.name, kind: x.kind, status: 'error' });
-      return { kind: 'error', cause: err instanceof Error ? `${err.name}: ${err.message}` : 'request failed' };
+      return { kind: 'error', cause: causeOfError(err, this.where, this.deps.config.timeouts) };
     }
   }
 

@@ -1,12 +1,44 @@
 /** What an upstream registry answers, as values: found, absent, unreachable and the rest. */
 import type { Readable } from 'node:stream';
 
+/** Why an upstream exchange failed, in a few words a person can act on (see cause.ts). */
+export type CauseKind =
+  | 'dns'
+  | 'refused'
+  | 'reset'
+  | 'tls'
+  | 'timeout'
+  | 'network'
+  | 'status'
+  | 'circuit-open'
+  | 'offline'
+  | 'quota'
+  | 'invalid'
+  | 'aborted'
+  | 'error';
+
+export type TimeoutPhase = 'connect' | 'headers' | 'idle' | 'total';
+
+export interface Cause {
+  readonly kind: CauseKind;
+  /** One line for people; never credentials, tokens or URL userinfo. */
+  readonly message: string;
+  readonly timeout?: TimeoutPhase;
+  /** The upstream's HTTP status (kind `status`). */
+  readonly status?: number;
+  /** The registry's own error code from its JSON `errors` body (UNAVAILABLE, TOOMANYREQUESTS, …). */
+  readonly code?: string;
+  /** The upstream by configured name and host (no userinfo); absent when the source was not one. */
+  readonly upstream?: string;
+  readonly host?: string;
+}
+
 export type Outcome<T> =
   | { readonly kind: 'found'; readonly value: T }
   | { readonly kind: 'absent' }
-  | { readonly kind: 'unreachable'; readonly cause: string; readonly status?: number }
-  | { readonly kind: 'denied'; readonly status: number }
-  | { readonly kind: 'ratelimited'; readonly retryAfter?: string };
+  | { readonly kind: 'unreachable'; readonly cause: Cause }
+  | { readonly kind: 'denied'; readonly status: number; readonly cause: Cause }
+  | { readonly kind: 'ratelimited'; readonly retryAfter?: string; readonly cause: Cause };
 
 export type Failure = Exclude<Outcome<never>, { kind: 'found' }>;
 
@@ -56,6 +88,8 @@ export interface PassThroughBody {
 
 export interface Upstream {
   readonly name: string;
+  /** The configured URL's host[:port], without userinfo: how failures name the upstream. */
+  readonly host: string;
   headManifest(repository: string, reference: string, accept: string): Promise<Outcome<ManifestHead>>;
   getManifest(repository: string, reference: string, accept: string): Promise<Outcome<ManifestBody>>;
   statBlob(repository: string, digest: string): Promise<Outcome<BlobHead>>;

@@ -17,8 +17,8 @@ describe('berth doctor', () => {
   });
 
   it('words connection failures for people', () => {
-    assert.match(describeFailure('ECONNREFUSED', 'connect ECONNREFUSED'), /connection refused/);
-    assert.match(describeFailure('DEPTH_ZERO_SELF_SIGNED_CERT', 'self-signed certificate'), /--ca-cert/);
-    assert.match(describeFailure('UND_ERR_SOCKET', 'other side closed'), /plain HTTP to a TLS port/);
+    assert.match(describeFailure({ kind: 'refused', message: 'connect ECONNREFUSED' }), /connection refused/);
+    assert.match(describeFailure({ kind: 'tls', message: 'DEPTH_ZERO_SELF_SIGNED_CERT: self-signed certificate' }), /--ca-cert/);
+    assert.match(describeFailure({ kind: 'reset', message: 'other side closed' }), /plain HTTP to a TLS port/);
   });
 });

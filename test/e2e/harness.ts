@@ -2,7 +2,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { Agent, request, type Dispatcher } from 'undici';
 import { startBerth, type Berth } from '../../src/app.js';
 import { loadConfig } from '../../src/config/index.js';
@@ -26,6 +26,8 @@ export interface MirrorOptions {
   readonly extra?: string;
   /** YAML lines inside the `storage:` block, indented two spaces (e.g. `  maxSize: 60MiB\n`). */
   readonly storage?: string;
+  /** Where the daemon logs; default silent. */
+  readonly logger?: Logger;
 }
 
 function upstreamsYaml(u: MirrorOptions['upstreams']): string {
@@ -48,7 +50,7 @@ export async function startMirror(opts: MirrorOptions): Promise<Mirror> {
   const configFile = await writeMirrorConfig(dir, dataDir, opts);
   const loaded = loadConfig({ file: configFile, env: {}, flags: {} });
   if (!loaded.ok) throw new Error(`config: ${loaded.errors.join('; ')}`);
-  const berth = await startBerth(loaded.config, pino({ level: 'silent' }), { processMetrics: false });
+  const berth = await startBerth(loaded.config, opts.logger ?? pino({ level: 'silent' }), { processMetrics: false });
   let stopped = false;
   const stop = async (): Promise<void> => {
     if (stopped) return;

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { parseDigest, type Digest } from '../../src/oci/digest.js';
 import { OCI_INDEX, OCI_MANIFEST } from '../../src/oci/media-types.js';
 import { listReferrers } from '../../src/proxy/list-referrers.js';
+import { unreachable } from '../../src/upstream/error-cause.js';
 import type { Outcome } from '../../src/upstream/types.js';
 
 const dg = (c: string): string => `sha256:${c.repeat(64)}`;
@@ -18,7 +19,7 @@ function source(fail?: string): { list: (s: Digest) => Promise<Outcome<{ bytes: 
     asked,
     list: async (s) => {
       asked.push(s.value);
-      if (s.value === fail) return { kind: 'unreachable', cause: 'down' };
+      if (s.value === fail) return unreachable('refused', 'down');
       return { kind: 'found', value: { bytes: graph[s.value] ?? index() } };
     },
   };

@@ -7,6 +7,7 @@
 import type { Readable } from 'node:stream';
 import type { Digest } from '../../oci/digest.js';
 import { DigestMismatchError, type BlobStore, type BlobWriter, type ByteRange } from '../../store/blob-store.js';
+import { unreachable } from '../../upstream/error-cause.js';
 import type { Failure, Upstream } from '../../upstream/types.js';
 import { discard } from '../../util/discard.js';
 import { FillProgress } from './progress.js';
@@ -151,7 +152,7 @@ export class Fill {
     if (first.kind !== 'found') return this.refuse(first);
     if (first.value.start !== 0) {
       discard(first.value.body);
-      return this.refuse({ kind: 'unreachable', cause: 'upstream answered with another range' });
+      return this.refuse(unreachable('invalid', 'upstream answered with another range', this.upstream));
     }
     const size = first.value.size;
     let writer: BlobWriter;

@@ -51,7 +51,7 @@ export async function fetchRanged(deps: StreamFetchDeps, first: BlobBody, ranged
       const got = await deps.upstream.getBlob(deps.repository, deps.digest.value, { from: pos, to: part.end, signal, ...(via ? { location: via } : {}) });
       if (got.kind !== 'found') {
         // A signed URL that expired: the registry hands out a fresh one.
-        if (via && (got.kind === 'denied' || (got.kind === 'unreachable' && got.status === 400)) && attempt < deps.maxResumes) {
+        if (via && (got.kind === 'denied' || (got.kind === 'unreachable' && got.cause.status === 400)) && attempt < deps.maxResumes) {
           if (location === via) location = undefined;
           continue;
         }
