@@ -1,6 +1,7 @@
 /**
  * A Cause on the wire and in words: the OCI error `detail` object and log fields berth sends
  * (`{"upstream","host","cause","message",…}`), read back by clients such as `berth doctor`.
+ * The upstream's status and code are `upstreamStatus`/`upstreamCode`, apart from berth's own.
  */
 import type { Cause, CauseKind, TimeoutPhase } from './types.js';
 
@@ -15,8 +16,8 @@ export function detailOf(c: Cause): CauseDetail {
     ...(c.host !== undefined ? { host: c.host } : {}),
     cause: c.kind,
     ...(c.timeout !== undefined ? { timeout: c.timeout } : {}),
-    ...(c.status !== undefined ? { status: c.status } : {}),
-    ...(c.code !== undefined ? { code: c.code } : {}),
+    ...(c.status !== undefined ? { upstreamStatus: c.status } : {}),
+    ...(c.code !== undefined ? { upstreamCode: c.code } : {}),
     message: c.message,
   };
 }
@@ -32,12 +33,12 @@ export function causeFromDetail(detail: unknown): Cause | undefined {
   const timeout = s('timeout');
   const upstream = s('upstream');
   const host = s('host');
-  const code = s('code');
+  const code = s('upstreamCode');
   return {
     kind: kind as CauseKind,
     message,
     ...(timeout !== undefined && PHASES.has(timeout) ? { timeout: timeout as TimeoutPhase } : {}),
-    ...(typeof d.status === 'number' ? { status: d.status } : {}),
+    ...(typeof d.upstreamStatus === 'number' ? { status: d.upstreamStatus } : {}),
     ...(code !== undefined ? { code } : {}),
     ...(upstream !== undefined ? { upstream } : {}),
     ...(host !== undefined ? { host } : {}),
