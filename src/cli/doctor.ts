@@ -7,8 +7,7 @@
 import type { Command } from 'commander';
 import { digestOf } from '../oci/digest.js';
 import { parseImageRef, referenceOf } from '../oci/image-ref.js';
-import { causeFromDetail, describeCause } from '../upstream/cause-detail.js';
-import { registryError } from '../upstream/status-failure.js';
+import { describeRegistryError } from '../upstream/status-failure.js';
 import { DoctorClient, describeFailure, type Answer } from './doctor-http.js';
 
 export const EXIT_OK = 0;
@@ -56,11 +55,8 @@ function baseUrl(input: string): string | undefined {
 }
 
 /** berth's OCI error, with the upstream failure's cause when berth reports one. */
-export function errorOf(a: Extract<Answer, { kind: 'response' }>): string {
-  const e = registryError(a.body);
-  if (!e) return `HTTP ${a.status}`;
-  const cause = causeFromDetail(e.detail);
-  return `${e.code}${e.message !== undefined ? `: ${e.message}` : ''}${cause ? `; cause ${describeCause(cause)}` : ''}`;
+function errorOf(a: Extract<Answer, { kind: 'response' }>): string {
+  return describeRegistryError(a.body) ?? `HTTP ${a.status}`;
 }
 
 /** Step 1: is it berth? Returns an exit code when the run must stop here. */

@@ -79,6 +79,7 @@ describe('error causes: client, log and doctor', () => {
       `  slow.test:\n    url: ${proxy.url}\n${common}    timeouts: { headers: 300ms }\n    credentials: { token: ${TOKEN} }\n`,
       `  tls.test:\n    url: https://127.0.0.1:${proxy.port}\n${common}    credentials: { username: svc-user, password: ${PASSWORD} }\n`,
       `  status.test:\n    url: ${proxy.url}\n${common}    credentials: { token: ${TOKEN} }\n`,
+      `  breaker.test:\n    url: http://127.0.0.1:${closedPort}\n    retries: 0\n    breaker: { failures: 1, coolDown: 60s }\n`,
     ].join('');
     mirror = await startMirror({ upstreams, logger: createLogger('info', log) });
   });
@@ -165,6 +166,16 @@ describe('error causes: client, log and doctor', () => {
     }
     // The credential really was in play: the proxy saw it on the way up.
     assert.ok(proxy.requests.some((r) => r.requestHeaders['authorization'] === `Bearer ${TOKEN}`));
+  });
+
+  test('an open circuit says so, and what opened it', async () => {
+    const first = await get('/v2/breaker.test/t/app/manifests/1.0');
+    assert.equal(first.error.detail?.cause, 'refused');
+    const { reply, error, line } = await get('/v2/breaker.test/t/app/manifests/1.0');
+    assert.equal(reply.status, 503);
+    assert.equal(error.detail?.cause, 'circuit-open');
+    assert.match(String(error.detail?.message), new RegExp(`^circuit open after repeated failures, next try in \\d+ s; last failure: refused: connect ECONNREFUSED 127\\.0\\.0\\.1:${closedPort}$`));
+    assert.equal((line.error as Record<string, unknown>).cause, 'circuit-open');
   });
 
   test('berth doctor prints the cause berth reports', async () => {

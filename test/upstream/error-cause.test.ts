@@ -145,4 +145,14 @@ describe('failureOfStatus', () => {
     assert.deepEqual(causeFromDetail(JSON.parse(JSON.stringify(detailOf(f.cause)))), f.cause);
     assert.equal(causeFromDetail({ cause: 'not-a-kind', message: 'x' }), undefined);
   });
+
+  it("a berth in between passes on its upstream's cause (the CLI's HTTP source)", () => {
+    const refused = { upstream: 'docker.io', host: 'registry-1.docker.io', cause: 'refused', message: 'connect ECONNREFUSED 10.0.0.1:443' };
+    const fromBerth = Buffer.from(JSON.stringify({ errors: [{ code: 'UNAVAILABLE', message: 'upstream unavailable: connection refused', detail: refused }] }));
+    const f = failureOfStatus(503, undefined, fromBerth);
+    assert.equal(
+      f.kind === 'unreachable' && f.cause.message,
+      'HTTP 503 UNAVAILABLE: upstream unavailable: connection refused; cause refused: connect ECONNREFUSED 10.0.0.1:443 (upstream docker.io, host registry-1.docker.io)',
+    );
+  });
 });
