@@ -1,46 +1,66 @@
 /**
- * Reads a stream as batches of the chunks already buffered, up to `max` bytes each, so the
- * fill writes them with one writev instead of one call per network chunk. A stream that
- * errors or closes before its end rejects.
+ * Reads a stream as batches of its chunks as they arrived (no copy, no concatenation), up to
+ * about `max` bytes each, so the fill writes them with one writev instead of one call per
+ * network chunk. While a batch is being written the stream fills the next one and is paused
+ * once it holds `max` bytes. A stream that errors or closes before its end rejects.
  */
 import type { Readable } from 'node:stream';
 
-function readableOrEnd(body: Readable): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const done = (err?: Error): void => {
-      body.off('readable', ok);
-      body.off('end', ok);
-      body.off('error', failed);
-      body.off('close', closed);
-      if (err) reject(err);
-      else resolve();
-    };
-    const ok = (): void => done();
-    const failed = (err: Error): void => done(err);
-    const closed = (): void => done(body.readableEnded ? undefined : (body.errored ?? new Error('upstream body closed early')));
-    body.on('readable', ok);
-    body.on('end', ok);
-    body.on('error', failed);
-    body.on('close', closed);
-  });
-}
-
 export async function* batches(body: Readable, max: number): AsyncGenerator<Buffer[]> {
-  for (;;) {
-    const out: Buffer[] = [];
-    let n = 0;
-    while (n < max) {
-      const chunk = body.read() as Buffer | null;
-      if (chunk === null) break;
-      out.push(chunk);
-      n += chunk.length;
+  let queue: Buffer[] = [];
+  let queued = 0;
+  let ended = false;
+  let failure: Error | undefined;
+  let wake: (() => void) | undefined;
+  const poke = (): void => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  const onData = (chunk: Buffer): void => {
+    queue.push(chunk);
+    queued += chunk.length;
+    if (queued >= max) body.pause();
+    poke();
+  };
+  const onEnd = (): void => {
+    ended = true;
+    poke();
+  };
+  const onError = (err: Error): void => {
+    failure ??= err;
+    poke();
+  };
+  const onClose = (): void => {
+    if (!ended) failure ??= body.errored ?? new Error('upstream body closed early');
+    poke();
+  };
+  // The body may have ended or broken before anyone listened: its events are gone.
+  if (body.readableEnded) ended = true;
+  else if (body.destroyed) failure = body.errored ?? new Error('upstream body closed early');
+  body.on('data', onData);
+  body.on('end', onEnd);
+  body.on('error', onError);
+  body.on('close', onClose);
+  try {
+    for (;;) {
+      if (queue.length > 0) {
+        const out = queue;
+        queue = [];
+        queued = 0;
+        if (!ended && !body.destroyed) body.resume();
+        yield out;
+        continue;
+      }
+      if (failure) throw failure;
+      if (ended) return;
+      await new Promise<void>((resolve) => (wake = resolve));
     }
-    if (out.length > 0) {
-      yield out;
-      continue;
-    }
-    if (body.readableEnded) return;
-    if (body.destroyed) throw body.errored ?? new Error('upstream body closed early');
-    await readableOrEnd(body);
+  } finally {
+    body.off('data', onData);
+    body.off('end', onEnd);
+    body.off('close', onClose);
+    // A body left before its end may still fail; its owner discards it, but not in this tick.
+    if (ended) body.off('error', onError);
   }
 }
