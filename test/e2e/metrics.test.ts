@@ -93,7 +93,8 @@ describe('metrics and readiness', () => {
     expect('berth_served_bytes_total', { source: 'upstream' }, pulled);
     expect('berth_served_bytes_total', { source: 'cache' }, pulled);
     expect('berth_upstream_bytes_total', { upstream: 'docker.io' }, blobBytes);
-    expect('berth_upstream_requests_total', { upstream: 'docker.io', kind: 'blob_get', status: '200' }, blobs);
+    // A fill asks for its first part with Range (to learn whether the upstream splits): a 206.
+    expect('berth_upstream_requests_total', { upstream: 'docker.io', kind: 'blob_get', status: '206' }, blobs);
     expect('berth_upstream_requests_total', { upstream: 'docker.io', kind: 'manifest_head', status: '200' }, 1);
     expect('berth_upstream_requests_total', { upstream: 'docker.io', kind: 'manifest_get', status: '200' }, 1);
     expect('berth_http_requests_total', { route: 'blob', method: 'GET', status: '200' }, 2 * blobs);
