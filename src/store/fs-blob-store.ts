@@ -1,20 +1,21 @@
 /** BlobStore on a local filesystem: temp file → hash while writing → fsync → rename. */
-import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { parseDigest, type Digest } from '../oci/digest.js';
 import { type BlobInfo, type BlobStore, type BlobWriter, type ByteRange, type PartialReader, type StoredBlob } from './blob-store.js';
 import { blobPath, layoutOf, type Layout } from './paths.js';
+import { FileBody } from './file-body.js';
+import { ReadPool } from './read-pool.js';
 import { Spool } from './spool.js';
 
 /**
- * Read buffers for serving committed blobs share a budget: one client gets large reads (few
- * syscalls, near disk speed), many clients get smaller ones so memory stays bounded.
+ * Serving reads reuse pooled buffers (see ReadPool): large enough for few syscalls per MiB,
+ * few enough that the pool stays small (POOLED × READ_SIZE per process at most).
  */
-const READ_BUDGET = 32 * 1024 * 1024;
-const MIN_READ = 256 * 1024;
-const MAX_READ = 4 * 1024 * 1024;
+const READ_SIZE = 1024 * 1024;
+const POOLED = 32;
+const OVERFLOW_READ = 64 * 1024;
 
 async function fsyncDir(dir: string): Promise<void> {
   const h = await open(dir, 'r');
@@ -69,7 +70,7 @@ const NO_HOOKS: StoreHooks = { committed: () => undefined, removed: () => undefi
 
 export class FsBlobStore implements BlobStore {
   readonly layout: Layout;
-  private openReaders = 0;
+  readonly readPool = new ReadPool(READ_SIZE, POOLED, OVERFLOW_READ);
 
   constructor(
     root: string,
@@ -98,15 +99,17 @@ export class FsBlobStore implements BlobStore {
   }
 
   async open(digest: Digest, range?: ByteRange): Promise<Readable | undefined> {
+    let fh: FileHandle;
     try {
-      const fh = await open(blobPath(this.layout, digest), 'r');
-      const opts = range ? { start: range.start, end: range.end } : {};
-      const highWaterMark = Math.max(MIN_READ, Math.min(MAX_READ, Math.floor(READ_BUDGET / (this.openReaders + 1))));
-      const stream = createReadStream('', { fd: fh, highWaterMark, ...opts });
-      this.openReaders++;
-      stream.once('close', () => this.openReaders--);
-      return stream;
+      fh = await open(blobPath(this.layout, digest), 'r');
     } catch {
+      return undefined;
+    }
+    try {
+      const end = range ? range.end : (await fh.stat()).size - 1;
+      return new FileBody(fh, range?.start ?? 0, end, this.readPool);
+    } catch {
+      await fh.close().catch(() => undefined);
       return undefined;
     }
   }
