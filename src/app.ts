@@ -11,7 +11,7 @@ import { createMetricsApp } from './http/metrics-app.js';
 import { readinessCheck } from './http/readiness.js';
 import type { BerthServer } from './http/server.js';
 import type { Logger } from './observability/logger.js';
-import { createMetrics, type Metrics } from './observability/metrics.js';
+import { createMetrics, type Metrics, type MetricsJson } from './observability/metrics.js';
 import { PullThroughBlobs } from './proxy/blobs.js';
 import { Fills } from './proxy/fill/fills.js';
 import { Permits } from './proxy/fill/permits.js';
@@ -21,12 +21,16 @@ import { FreeSpace } from './store/free-space.js';
 import { ManifestStore } from './store/manifest-store.js';
 import { layoutOf } from './store/paths.js';
 import { Pins, parsePins } from './store/pins.js';
+import { parseDigest } from './oci/digest.js';
 import { SizeCap } from './store/size-cap.js';
 import { LocalSource } from './proxy/prefetch-local.js';
 import { Schedules, upstreamTags } from './proxy/schedules.js';
 import { parsePlatform, type Platform } from './oci/platform.js';
 import { FileTagIndex, type TagIndex } from './store/tag-index.js';
-import { openBlobStore } from './store/open-store.js';
+import { openBlobStore, type NodeBlobStore } from './store/open-store.js';
+import type { BlobStore } from './store/blob-store.js';
+import { AggregatorRegistry } from 'prom-client';
+import type { WorkerLink } from './workers/worker-link.js';
 import { Breaker, type BreakerState } from './upstream/breaker.js';
 import { UpstreamProbe } from './upstream/reachability.js';
 import { RegistryClient } from './upstream/registry-client.js';
@@ -43,8 +47,8 @@ export interface Berth {
   readonly metricsUrl?: string;
   readonly metrics: Metrics;
   readonly fills: Fills;
-  /** Size cap: in-use leases, LRU order, eviction. */
-  readonly cache: SizeCap;
+  /** Size cap: settles once no eviction pass is running (in the primary, with workers). */
+  readonly cache: { settled(): Promise<void> };
   /** Scheduled prefetch and pin refresh. */
   readonly schedules: Schedules;
   /** SIGHUP: re-reads the TLS certificate and the htpasswd file. */
@@ -57,21 +61,24 @@ const BREAKER_GAUGE: Readonly<Record<BreakerState, number>> = { closed: 0, 'half
 export interface StartOptions {
   /** Tests run several daemons in one process: process metrics only once. */
   readonly processMetrics?: boolean;
+  /** A worker of several (`workers` > 1): the primary owns the single-writer state. */
+  readonly link?: WorkerLink;
 }
 
 export async function startBerth(config: Config, logger: Logger, opts: StartOptions = {}): Promise<Berth> {
-  const metrics = createMetrics(opts.processMetrics ?? true);
-  const pinRules = parsePins(config.pins, {
-    defaultUpstream: config.defaultUpstream,
-    upstreamOf: (host) => config.upstreams.find((u) => u.name === host || u.aliases.includes(host))?.name,
-  });
-  const cap: SizeCap = new SizeCap(layoutOf(config.storage.path).state, config.storage, {
-    filling: (digest: string): boolean => fills.has(digest),
-    protectedDigests: (): Promise<ReadonlySet<string>> => pins.protectedDigests(),
-    remove: (digest): Promise<void> => manifestStore.remove(digest),
-    evicted: () => metrics.evictions.inc(),
-    blocked: (bytes, target) => logger.warn({ bytes, target }, 'eviction cannot reach the low watermark: the rest is pinned or in use'),
-  });
+  const link = opts.link;
+  const metrics = link ? sharedMetrics(createMetrics(opts.processMetrics ?? true), link) : createMetrics(opts.processMetrics ?? true);
+  // One process: the size cap lives here. A worker reports to the primary's instead.
+  const local = link
+    ? undefined
+    : new SizeCap(layoutOf(config.storage.path).state, config.storage, {
+        filling: (digest: string): boolean => fills.has(digest),
+        protectedDigests: (): Promise<ReadonlySet<string>> => pins.protectedDigests(),
+        remove: (digest): Promise<void> => manifestStore.remove(digest),
+        evicted: () => metrics.evictions.inc(),
+        blocked: (bytes, target) => logger.warn({ bytes, target }, 'eviction cannot reach the low watermark: the rest is pinned or in use'),
+      });
+  const cap = link?.ledger ?? local!;
   const store = await openBlobStore(config.storage, {
     remoteError: (op, err) => {
       metrics.objectStorageErrors.inc({ op });
@@ -79,20 +86,17 @@ export async function startBerth(config: Config, logger: Logger, opts: StartOpti
     },
     localCache: (result) => metrics.localCacheRequests.inc({ result }),
     committed: (size, digest) => {
-      metrics.cacheSize.inc(size);
+      if (local) metrics.cacheSize.inc(size);
       cap.committed(digest, size);
     },
     removed: (size, digest) => {
-      metrics.cacheSize.dec(size);
-      cap.removed(digest);
+      if (local) metrics.cacheSize.dec(size);
+      cap.removed(digest, size);
     },
   });
   await store.init();
-  const swept = await store.sweep();
-  if (swept > 0) logger.warn({ files: swept }, 'removed leftover temp files');
-  const recency = await cap.load(store.list());
-  metrics.cacheSize.set(recency.bytes);
-  if (recency.damagedLines > 0) logger.warn({ damagedLines: recency.damagedLines }, 'recency record had damaged lines; skipped them');
+  // Temp files and the recency record belong to the primary when there are workers.
+  if (local) await loadLocalState(store, local, metrics, logger);
   const capped = cap.wrap(store);
 
   // Several nodes on one bucket: Redis holds the tag index and the fill leases (ioredis is loaded only then).
@@ -104,7 +108,8 @@ export async function startBerth(config: Config, logger: Logger, opts: StartOpti
         events: { claimed: (result) => metrics.clusterFillClaims.inc({ result }) },
       })
     : undefined;
-  const tags: TagIndex = cluster?.tags ?? (await loadFileTags(store.layout.state, logger));
+  if (link) await link.tags.load();
+  const tags: TagIndex = link?.tags ?? cluster?.tags ?? (await loadFileTags(store.layout.state, logger));
 
   const external = new Agent({ connect: { timeout: 10_000 }, headersTimeout: 30_000, bodyTimeout: 60_000 });
   const policies = new Map<string, UpstreamConfig>();
@@ -132,8 +137,9 @@ export async function startBerth(config: Config, logger: Logger, opts: StartOpti
     logger.warn({ err: err instanceof Error ? err.message : err }, 'store write failed; serving uncached');
   };
   const fetchPolicies = new Map(config.upstreams.map((u) => [u.name, { permits: new Permits(u.connections), ...u.parallelFetch }]));
+  const fillClaim = link ? link.claimer('blob') : cluster?.claim;
   const fillTimeout = Math.max(...config.upstreams.map((u) => u.timeouts.fillTotalMs));
-  const fills = new Fills(capped, { maxResumes: 3, totalTimeoutMs: fillTimeout, ...(cluster ? { claim: cluster.claim } : {}) }, {
+  const fills = new Fills(capped, { maxResumes: 3, totalTimeoutMs: fillTimeout, ...(fillClaim ? { claim: fillClaim } : {}) }, {
     started: () => metrics.fillsInProgress.inc(),
     finished: (result) => {
       metrics.fillsInProgress.dec();
@@ -150,16 +156,20 @@ export async function startBerth(config: Config, logger: Logger, opts: StartOpti
     cache: (kind, result) => metrics.cacheRequests.inc({ kind, result }),
     stale: (upstream, reason) => metrics.staleServed.inc({ upstream, reason }),
     storeError: storeWriteFailed,
-  });
+  }, Date.now, link?.claimer('manifest'));
   const referrers = new PullThroughReferrers(manifests, manifestStore, tags, (name) => policies.get(name)!, {
     cache: (result) => metrics.cacheRequests.inc({ kind: 'referrers', result }),
     stale: (upstream, reason) => metrics.staleServed.inc({ upstream, reason }),
     storeError: storeWriteFailed,
   });
 
-  const pins = new Pins(pinRules, {
-    tags: () => tags.entries(),
-    readManifest: (digest) => store.readAll(digest),
+  const pins = pinsOf(config, tags, store);
+  link?.attach({
+    registry: metrics.registry,
+    forget: (d) => {
+      const digest = parseDigest(d);
+      if (digest) manifestStore.forget(digest);
+    },
   });
   const schedules = new Schedules(
     {
@@ -222,7 +232,8 @@ export async function startBerth(config: Config, logger: Logger, opts: StartOpti
   });
   const { server, url, metricsUrl } = listeners;
   logger.info({ url, metricsUrl, tls: config.tls !== undefined, clientAuth: config.auth !== undefined, data: config.storage.path, upstreams: config.upstreams.map((u) => u.name) }, 'listening');
-  schedules.start();
+  // Prefetch and pin refresh run once per node: in the only process, or in worker 0.
+  if (!link || link.index === 0) schedules.start();
   status?.stats.start();
   const reload = async (): Promise<void> => {
     await Promise.all([listeners.reloadTls(), clientAccess.reload()]);
@@ -239,6 +250,7 @@ export async function startBerth(config: Config, logger: Logger, opts: StartOpti
       await cap.close();
       await tags.close();
       await cluster?.close();
+      link?.close();
       await store.close?.();
       await Promise.all(clients.map((c) => c.upstream.close()));
       await external.close();
@@ -248,8 +260,35 @@ export async function startBerth(config: Config, logger: Logger, opts: StartOpti
   return { server, url, ...(metricsUrl !== undefined ? { metricsUrl } : {}), metrics, fills, cache: cap, schedules, reload, close };
 }
 
+/** Sweeps leftover temp files and builds the LRU order of what is stored. */
+export async function loadLocalState(store: NodeBlobStore, cap: SizeCap, metrics: Metrics, logger: Logger): Promise<void> {
+  const swept = await store.sweep();
+  if (swept > 0) logger.warn({ files: swept }, 'removed leftover temp files');
+  const recency = await cap.load(store.list());
+  metrics.cacheSize.set(recency.bytes);
+  if (recency.damagedLines > 0) logger.warn({ damagedLines: recency.damagedLines }, 'recency record had damaged lines; skipped them');
+}
+
+/** Pins protect what the configured images' tags point to, from the tag index and stored manifests. */
+export function pinsOf(config: Config, tags: TagIndex, store: BlobStore): Pins {
+  const rules = parsePins(config.pins, {
+    defaultUpstream: config.defaultUpstream,
+    upstreamOf: (host) => config.upstreams.find((u) => u.name === host || u.aliases.includes(host))?.name,
+  });
+  return new Pins(rules, {
+    tags: () => tags.entries(),
+    readManifest: (digest) => store.readAll(digest),
+  });
+}
+
+/** A worker's metrics view: every process's metrics, aggregated by the primary. */
+function sharedMetrics(own: Metrics, link: WorkerLink): Metrics {
+  const json = (): Promise<MetricsJson> => link.metrics();
+  return { ...own, view: { json, text: async () => AggregatorRegistry.aggregate([await json()]).metrics() } };
+}
+
 /** The single-node tag index: in memory and in state/tags.jsonl. */
-async function loadFileTags(stateDir: string, logger: Logger): Promise<FileTagIndex> {
+export async function loadFileTags(stateDir: string, logger: Logger): Promise<FileTagIndex> {
   const tags = new FileTagIndex(stateDir);
   const report = await tags.load();
   if (report.damagedLines > 0) logger.warn({ damagedLines: report.damagedLines }, 'tag index had damaged lines; skipped them');

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** The berth CLI: one subcommand per job; `serve` runs the daemon, the others are offline or client-side tools. */
+import cluster from 'node:cluster';
 import { Command } from 'commander';
 import { pino } from 'pino';
 import { startBerth } from './app.js';
@@ -14,6 +15,18 @@ import { registerVerify } from './cli/verify.js';
 import { loadConfig, renderEffective } from './config/index.js';
 import { createLogger } from './observability/logger.js';
 import { berthVersion } from './version.js';
+import { runPrimary, WORKER_INDEX_ENV, workerCount } from './workers/primary.js';
+import type { Channel } from './workers/rpc.js';
+import { WorkerLink } from './workers/worker-link.js';
+
+/** A worker's IPC channel to the primary. */
+function processChannel(): Channel {
+  return {
+    send: (m) => process.send?.(m),
+    on: (event, listener) => process.on(event, listener),
+    off: (event, listener) => process.off(event, listener),
+  };
+}
 
 function configOrExit(flags: DataFlags) {
   const result = loadConfig(loadOptions(flags));
@@ -26,10 +39,18 @@ function configOrExit(flags: DataFlags) {
 
 async function serve(flags: DataFlags): Promise<void> {
   const config = configOrExit(flags);
-  const logger = createLogger(config.log.level, pino.destination({ dest: 1, sync: false }));
+  const workers = workerCount(config);
+  if (workers > 1 && config.storage.backend === 's3') {
+    process.stderr.write('berth: workers > 1 needs the local disk store; with object storage, run more nodes (cluster)\n');
+    process.exit(2);
+  }
+  const root = createLogger(config.log.level, pino.destination({ dest: 1, sync: false }));
+  if (workers > 1 && cluster.isPrimary) return runPrimary(config, workers, root);
+  const link = cluster.isWorker ? new WorkerLink(Number(process.env[WORKER_INDEX_ENV] ?? 0), processChannel()) : undefined;
+  const logger = link ? root.child({ worker: link.index, pid: process.pid }) : root;
   let berth: Awaited<ReturnType<typeof startBerth>>;
   try {
-    berth = await startBerth(config, logger);
+    berth = await startBerth(config, logger, link ? { link } : {});
   } catch (err) {
     logger.flush();
     process.stderr.write(`berth: cannot start: ${err instanceof Error ? err.message : String(err)}\n`);

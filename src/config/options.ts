@@ -48,6 +48,14 @@ function parseBoolean(value: string): boolean {
   throw new Error(`expected true or false (also 1/0, yes/no, on/off), got ${JSON.stringify(value)}`);
 }
 
+function parseWorkers(value: string): 'auto' | number {
+  const text = value.trim().toLowerCase();
+  if (text === 'auto') return 'auto';
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new Error(`expected auto or a whole number of worker processes from 1 to 64, got ${JSON.stringify(value)}`);
+  return n;
+}
+
 function parseDir(value: string): string {
   if (value.trim() === '') throw new Error('must not be empty');
   return value;
@@ -59,6 +67,7 @@ export const OPTIONS = {
   maxSize: option({ key: 'storage.maxSize', flag: '--max-size <size>', env: 'BERTH_MAX_SIZE', help: 'cache size cap, e.g. 50GiB (0 = unbounded)', parse: parseSize }),
   logLevel: option({ key: 'log.level', flag: '--log-level <level>', env: 'BERTH_LOG_LEVEL', help: LOG_LEVELS.join('|'), parse: parseLogLevel }),
   offline: option({ key: 'offline', flag: '--offline', env: 'BERTH_OFFLINE', help: 'never dial an upstream; serve from the cache only', parse: parseBoolean }),
+  workers: option({ key: 'workers', flag: '--workers <n>', env: 'BERTH_WORKERS', help: 'serving processes: auto (one per CPU, at most 8) or 1 to 64; 1 = a single process', parse: parseWorkers }),
 } as const;
 
 export type OptionName = keyof typeof OPTIONS;

@@ -122,6 +122,8 @@ export const fileSchema = msObject({
   defaultUpstream: registryHost.default(DOCKER_HUB),
   offline: z.boolean().default(false),
   shutdownGrace: duration({ max: MAX_TIMER_MS }).prefault('30s'),
+  /** Serving processes on the data directory: `auto` is one per CPU, at most 8 (1 with object storage). */
+  workers: z.union([z.literal('auto'), z.number().int().min(1).max(64)]).default('auto'),
   /** A client must send its whole request head within this time (slowloris bound). */
   headersTimeout: duration({ min: 100, max: 10 * 60_000 }).prefault('15s'),
   log: strictObject({ level: z.enum(LOG_LEVELS).default('info') }).prefault(() => ({})),

@@ -18,7 +18,7 @@ export interface MetricsAppDeps {
 /** The Prometheus exposition of every metric: the one /metrics answer, on either listener. */
 export async function sendMetrics(ctx: Context, metrics: Metrics): Promise<void> {
   ctx.type = metrics.registry.contentType;
-  ctx.body = await metrics.registry.metrics();
+  ctx.body = await metrics.view.text();
 }
 
 export function createMetricsApp(deps: MetricsAppDeps, logger: Logger): Koa<RequestState> {

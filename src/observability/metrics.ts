@@ -1,10 +1,19 @@
 /** Every metric berth exports, in one registry. Labels are bounded: never a repository or digest. */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 
 export type CacheResult = 'hit' | 'miss' | 'stale' | 'coalesced';
 
+export type MetricsJson = Array<MetricObjectWithValues<MetricValue<string>>>;
+
+/** What /metrics and the status page show: this process's metrics, or every worker's summed. */
+export interface MetricsView {
+  json(): Promise<MetricsJson>;
+  text(): Promise<string>;
+}
+
 export interface Metrics {
   readonly registry: Registry;
+  readonly view: MetricsView;
   readonly httpRequests: Counter<'route' | 'method' | 'status'>;
   readonly httpDuration: Histogram<'route'>;
   readonly cacheRequests: Counter<'kind' | 'result'>;
@@ -40,6 +49,7 @@ export function createMetrics(withProcessMetrics = true): Metrics {
   const registers = [registry];
   return {
     registry,
+    view: { json: async () => (await registry.getMetricsAsJSON()) as MetricsJson, text: () => registry.metrics() },
     httpRequests: new Counter({ name: 'berth_http_requests_total', help: 'Client requests by route, method and status.', labelNames: ['route', 'method', 'status'], registers }),
     httpDuration: new Histogram({
       name: 'berth_http_request_duration_seconds',
@@ -59,10 +69,10 @@ export function createMetrics(withProcessMetrics = true): Metrics {
       registers,
     }),
     upstreamBytes: new Counter({ name: 'berth_upstream_bytes_total', help: 'Blob bytes received from upstreams.', labelNames: ['upstream'], registers }),
-    rateLimitRemaining: new Gauge({ name: 'berth_upstream_ratelimit_remaining', help: 'Latest ratelimit-remaining an upstream reported.', labelNames: ['upstream'], registers }),
-    rateLimitLimit: new Gauge({ name: 'berth_upstream_ratelimit_limit', help: 'Latest ratelimit-limit an upstream reported.', labelNames: ['upstream'], registers }),
-    credentialRemaining: new Gauge({ name: 'berth_upstream_credential_ratelimit_remaining', help: 'Latest ratelimit-remaining seen for each credential of an upstream (by configured name).', labelNames: ['upstream', 'credential'], registers }),
-    quotaBelowFloor: new Gauge({ name: 'berth_upstream_quota_below_floor', help: '1 while the best credential of an upstream has fewer pulls left than its quotaFloor (cached tags are then not revalidated).', labelNames: ['upstream'], registers }),
+    rateLimitRemaining: new Gauge({ name: 'berth_upstream_ratelimit_remaining', help: 'Latest ratelimit-remaining an upstream reported.', labelNames: ['upstream'], aggregator: 'min', registers }),
+    rateLimitLimit: new Gauge({ name: 'berth_upstream_ratelimit_limit', help: 'Latest ratelimit-limit an upstream reported.', labelNames: ['upstream'], aggregator: 'max', registers }),
+    credentialRemaining: new Gauge({ name: 'berth_upstream_credential_ratelimit_remaining', help: 'Latest ratelimit-remaining seen for each credential of an upstream (by configured name).', labelNames: ['upstream', 'credential'], aggregator: 'min', registers }),
+    quotaBelowFloor: new Gauge({ name: 'berth_upstream_quota_below_floor', help: '1 while the best credential of an upstream has fewer pulls left than its quotaFloor (cached tags are then not revalidated).', labelNames: ['upstream'], aggregator: 'max', registers }),
     tokenFetches: new Counter({ name: 'berth_upstream_token_fetches_total', help: 'Bearer token requests to upstream realms.', labelNames: ['upstream', 'result'], registers }),
     fillsInProgress: new Gauge({ name: 'berth_fills_in_progress', help: 'Blob fills from upstreams running now.', registers }),
     fillResults: new Counter({ name: 'berth_fills_total', help: 'Finished blob fills by result (committed, failed, uncached).', labelNames: ['result'], registers }),
@@ -74,9 +84,9 @@ export function createMetrics(withProcessMetrics = true): Metrics {
     clusterFillClaims: new Counter({ name: 'berth_cluster_fill_claims_total', help: 'Cluster fill claims by result: owner (this node fills), stored (another node filled it), unavailable (Redis down), timeout.', labelNames: ['result'], registers }),
     objectStorageErrors: new Counter({ name: 'berth_object_storage_errors_total', help: 'Object storage requests that failed (other than not found), by operation.', labelNames: ['op'], registers }),
     localCacheRequests: new Counter({ name: 'berth_local_cache_requests_total', help: 'Blob reads through the local disk cache in front of object storage, by result (hit, miss).', labelNames: ['result'], registers }),
-    breakerState: new Gauge({ name: 'berth_upstream_breaker_state', help: 'Circuit breaker per upstream: 0 closed, 1 half-open (probing), 2 open (not dialled).', labelNames: ['upstream'], registers }),
+    breakerState: new Gauge({ name: 'berth_upstream_breaker_state', help: 'Circuit breaker per upstream: 0 closed, 1 half-open (probing), 2 open (not dialled).', labelNames: ['upstream'], aggregator: 'max', registers }),
     tlsReloads: new Counter({ name: 'berth_tls_reloads_total', help: 'TLS certificate reloads (SIGHUP or file change) by result (reloaded, unchanged, failed).', labelNames: ['result'], registers }),
-    tlsCertExpiry: new Gauge({ name: 'berth_tls_certificate_expiry_timestamp_seconds', help: 'notAfter of the certificate being served, as a Unix time.', registers }),
+    tlsCertExpiry: new Gauge({ name: 'berth_tls_certificate_expiry_timestamp_seconds', help: 'notAfter of the certificate being served, as a Unix time.', aggregator: 'min', registers }),
     staleServed: new Counter({ name: 'berth_stale_served_total', help: 'Tag answers served past their TTL, by reason (revalidating, upstream_error, ratelimited, offline, quota_floor).', labelNames: ['upstream', 'reason'], registers }),
   };
 }

@@ -3,8 +3,7 @@
  * the two always agree), plus a bounded ring of samples for a chart (one per interval, e.g. 10 s
  * for the last hour) and a bounded top-N of pulled repositories. In memory only.
  */
-import type { Counter, Gauge } from 'prom-client';
-import type { Metrics } from './metrics.js';
+import type { Metrics, MetricsJson } from './metrics.js';
 import { TopCounter, type Counted } from './top-counter.js';
 
 export interface CacheTotals {
@@ -43,10 +42,10 @@ export interface StatsOptions {
 
 type Labels = Record<string, string | number>;
 
-async function sum(metric: Counter<string> | Gauge<string>, where: (l: Labels) => boolean = () => true): Promise<number> {
-  const data = await metric.get();
+/** Read from the metrics view, so that with several workers the totals are every worker's. */
+function sum(all: MetricsJson, name: string, where: (l: Labels) => boolean = () => true): number {
   let total = 0;
-  for (const v of data.values) if (where(v.labels as Labels)) total += v.value;
+  for (const v of all.find((m) => m.name === name)?.values ?? []) if (where(v.labels as Labels)) total += v.value;
   return total;
 }
 
@@ -76,16 +75,15 @@ export class Stats {
   }
 
   async totals(): Promise<CacheTotals> {
-    const m = this.metrics;
-    const [lookups, hits, bytesSaved, bytesFromUpstream, pullsAvoided, upstreamPulls, cacheBytes] = await Promise.all([
-      sum(m.cacheRequests),
-      sum(m.cacheRequests, (l) => l.result === 'hit' || l.result === 'stale'),
-      sum(m.servedBytes, (l) => l.source === 'cache'),
-      sum(m.servedBytes, (l) => l.source === 'upstream'),
-      sum(m.cacheRequests, (l) => l.kind === 'manifest' && (l.result === 'hit' || l.result === 'coalesced')),
-      sum(m.upstreamRequests, (l) => l.kind === 'manifest_get'),
-      sum(m.cacheSize),
-    ]);
+    const all = await this.metrics.view.json();
+    const requests = 'berth_cache_requests_total';
+    const lookups = sum(all, requests);
+    const hits = sum(all, requests, (l) => l.result === 'hit' || l.result === 'stale');
+    const bytesSaved = sum(all, 'berth_served_bytes_total', (l) => l.source === 'cache');
+    const bytesFromUpstream = sum(all, 'berth_served_bytes_total', (l) => l.source === 'upstream');
+    const pullsAvoided = sum(all, requests, (l) => l.kind === 'manifest' && (l.result === 'hit' || l.result === 'coalesced'));
+    const upstreamPulls = sum(all, 'berth_upstream_requests_total', (l) => l.kind === 'manifest_get');
+    const cacheBytes = sum(all, 'berth_cache_size_bytes');
     return { lookups, hits, bytesSaved, bytesFromUpstream, pullsAvoided, upstreamPulls, cacheBytes };
   }
 

@@ -14,6 +14,7 @@ import { unreachable } from '../upstream/error-cause.js';
 import type { Failure, Outcome, Upstream } from '../upstream/types.js';
 import { SingleFlight } from '../util/single-flight.js';
 import type { CacheStatus } from './blobs.js';
+import type { FillClaim } from './fill/fill.js';
 
 export interface TagAnswer {
   readonly entry: TagEntry;
@@ -51,6 +52,8 @@ export class PullThroughManifests {
     private readonly policyOf: (upstream: string) => UpstreamConfig,
     private readonly events: ManifestEvents,
     private readonly now: () => number = Date.now,
+    /** Several workers: one fetch of a manifest across them (the same seam as blob fills). */
+    private readonly claim?: (digest: Digest) => Promise<FillClaim>,
   ) {}
 
   async tag(upstream: Upstream, repository: string, tag: string, accept: readonly string[]): Promise<Outcome<TagAnswer>> {
@@ -115,7 +118,7 @@ export class PullThroughManifests {
       this.events.cache('manifest', 'hit');
       return { kind: 'found', value: { manifest: local, cache: 'HIT' } };
     }
-    const flight = this.manifestFlights.run(digest.value, () => this.fetchByDigest(upstream, repository, digest));
+    const flight = this.manifestFlights.run(digest.value, () => this.fetchClaimed(upstream, repository, digest));
     const got = await flight.promise;
     if (got.kind !== 'found') return got;
     this.events.cache('manifest', flight.joined ? 'coalesced' : 'miss');
@@ -159,6 +162,22 @@ export class PullThroughManifests {
       if (policy.negativeTtlMs > 0) this.negative.set(negKey, true, { ttl: policy.negativeTtlMs });
     }
     return f;
+  }
+
+  private async fetchClaimed(upstream: Upstream, repository: string, digest: Digest): Promise<Outcome<StoredManifest>> {
+    const claim = await this.claim?.(digest);
+    if (claim?.kind === 'stored') {
+      const stored = await this.manifests.get(digest);
+      if (stored) return { kind: 'found', value: stored };
+    }
+    let fetched = false;
+    try {
+      const got = await this.fetchByDigest(upstream, repository, digest);
+      fetched = got.kind === 'found';
+      return got;
+    } finally {
+      if (claim?.kind === 'owner') await claim.release(fetched);
+    }
   }
 
   private async fetchByDigest(upstream: Upstream, repository: string, digest: Digest): Promise<Outcome<StoredManifest>> {

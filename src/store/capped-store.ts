@@ -6,7 +6,6 @@
 import type { Readable } from 'node:stream';
 import type { Digest } from '../oci/digest.js';
 import type { BlobInfo, BlobStore, BlobWriter, ByteRange, PartialReader, StoredBlob } from './blob-store.js';
-import type { Evictor } from './eviction.js';
 import type { InUse, Release } from './in-use.js';
 
 class ReservedWriter implements BlobWriter {
@@ -44,10 +43,15 @@ class ReservedWriter implements BlobWriter {
   }
 }
 
+/** Makes room for a write before it begins (the Evictor, or the primary's over IPC). */
+export interface Reserver {
+  reserve(bytes: number): Promise<Release>;
+}
+
 export class CappedStore implements BlobStore {
   constructor(
     private readonly inner: BlobStore,
-    private readonly evictor: Evictor,
+    private readonly evictor: Reserver,
     private readonly inUse: InUse,
     private readonly used: (digest: string) => void,
   ) {}

@@ -87,6 +87,13 @@ export class FileTagIndex implements TagIndex {
     this.map = new LRUCache<string, TagEntry>({ max: maxEntries });
   }
 
+  /** An index that never touches a file: a worker's mirror of the primary's index. */
+  static inMemory(maxEntries?: number): FileTagIndex {
+    const index = new FileTagIndex('', maxEntries);
+    index.closed = true;
+    return index;
+  }
+
   /** Loads the log, skipping damaged lines, and rewrites it compacted. Never throws on bad content. */
   async load(opts: TagLoadOptions = {}): Promise<LoadReport> {
     let damaged = 0;

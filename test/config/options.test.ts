@@ -15,6 +15,7 @@ const SAMPLES: Record<OptionName, { file: string; env: string; flag: string[]; f
   maxSize: { file: '10GiB', env: '1GiB', flag: ['--max-size', '2GiB'], fromEnv: 1024 ** 3, fromFlag: 2 * 1024 ** 3 },
   logLevel: { file: 'warn', env: 'DEBUG', flag: ['--log-level', 'error'], fromEnv: 'debug', fromFlag: 'error' },
   offline: { file: 'true', env: 'no', flag: ['--offline'], fromEnv: false, fromFlag: true },
+  workers: { file: '4', env: 'auto', flag: ['--workers', '2'], fromEnv: 'auto', fromFlag: 2 },
 };
 
 function valueAt(value: unknown, key: string): unknown {
