@@ -217,7 +217,7 @@ export async function startBerth(config: Config, logger: Logger, opts: StartOpti
     : undefined;
   const metricsListen = config.metrics.enabled ? config.metrics.listen : undefined;
   const app = createKoaApp(
-    { router, blobs, manifests, referrers, metrics, metricsEnabled: config.metrics.enabled && metricsListen === undefined, readiness, access, version, ...(status ? { status: status.route } : {}) },
+    { router, blobs, manifests, referrers, metrics, metricsEnabled: config.metrics.enabled && metricsListen === undefined, readiness, access, version, ...(status ? { status: status.route } : {}), ...(link ? { worker: link.index } : {}) },
     logger,
   );
   const listeners = await startListeners({

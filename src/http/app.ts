@@ -19,7 +19,7 @@ export function createKoaApp(services: Services, logger: Logger): Koa<RequestSta
     // Client disconnects and broken fills surface here after headers went out: expected, not loud.
     logger.debug({ err }, 'response stream ended early');
   });
-  app.use(identityHeaders(services.version));
+  app.use(identityHeaders(services.version, services.worker));
   app.use(accessLog(logger, services.metrics));
   app.use(errorMiddleware());
   app.use(clientAuth(services.access));

@@ -2,10 +2,12 @@
 import type { Middleware } from 'koa';
 import type { RequestState } from './state.js';
 
-export function identityHeaders(version: string): Middleware<RequestState> {
+/** `worker`: which of several worker processes answered (operators and tests can tell them apart). */
+export function identityHeaders(version: string, worker?: number): Middleware<RequestState> {
   return async (ctx, next) => {
     ctx.set('server', 'berth');
     ctx.set('x-berth-version', version);
+    if (worker !== undefined) ctx.set('x-berth-worker', String(worker));
     await next();
   };
 }

@@ -21,6 +21,8 @@ export interface Services {
   readonly access: ClientAuthDeps;
   /** Sent in X-Berth-Version. */
   readonly version: string;
+  /** This worker's index when the node runs several. */
+  readonly worker?: number;
   /** The status page and /status.json; absent when `status.enabled` is false. */
   readonly status?: StatusRouteDeps & { readonly pulled: (image: string) => void };
 }

@@ -19,8 +19,8 @@ export interface Daemon {
   kill9(): Promise<void>;
 }
 
-/** Spawns `berth serve --config FILE`; ready when it logs its URL. */
-export async function spawnBerth(configFile: string, extraArgs: string[] = []): Promise<Daemon> {
+/** Spawns `berth serve --config FILE`; ready when `listeners` processes (workers) logged their URL. */
+export async function spawnBerth(configFile: string, extraArgs: string[] = [], listeners = 1): Promise<Daemon> {
   const child = spawn(process.execPath, [BIN, 'serve', '--config', configFile, '--log-level', 'info', ...extraArgs], {
     cwd: ROOT,
     env: noProxyEnv(),
@@ -42,7 +42,7 @@ export async function spawnBerth(configFile: string, extraArgs: string[] = []): 
         return;
       }
       logs.push(rec);
-      if (rec.msg === 'listening' && typeof rec.url === 'string') {
+      if (rec.msg === 'listening' && typeof rec.url === 'string' && logs.filter((r) => r.msg === 'listening').length >= listeners) {
         clearTimeout(timer);
         resolve(rec.url);
       }
