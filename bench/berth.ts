@@ -19,8 +19,8 @@ export interface BerthDaemon {
 /** dist/bench/berth.js → dist/src/main.js; BENCH_BERTH_MAIN benchmarks another build instead. */
 export const BERTH_MAIN = process.env.BENCH_BERTH_MAIN || fileURLToPath(new URL('../src/main.js', import.meta.url));
 
-/** `upstream`: extra settings for the upstream (e.g. parallelFetch). */
-export async function startBerth(cleanup: Cleanup, upstreamUrl: string, upstream: Record<string, unknown> = {}): Promise<BerthDaemon> {
+/** `upstream`: extra settings for the upstream (e.g. parallelFetch); `workers`: berth's --workers (absent = its default). */
+export async function startBerth(cleanup: Cleanup, upstreamUrl: string, upstream: Record<string, unknown> = {}, workers?: number): Promise<BerthDaemon> {
   const tmp = await makeTempDir('bench-berth');
   const port = await freePort();
   const dataDir = join(tmp.path, 'data');
@@ -41,7 +41,7 @@ export async function startBerth(cleanup: Cleanup, upstreamUrl: string, upstream
       await tmp.close();
     },
   });
-  daemon = spawnDaemon(process.execPath, [BERTH_MAIN, 'serve', '--config', configPath], { cwd: tmp.path });
+  daemon = spawnDaemon(process.execPath, [BERTH_MAIN, 'serve', '--config', configPath, ...(workers !== undefined ? ['--workers', String(workers)] : [])], { cwd: tmp.path });
   const d = daemon;
   const url = `http://127.0.0.1:${port}`;
   try {

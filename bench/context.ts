@@ -9,6 +9,7 @@ import type { BenchOptions } from './options.js';
 import type { Memory } from './procstat.js';
 import type { Stage } from './setup.js';
 import type { FetchStats } from './upstream-counts.js';
+import type { WarmRun } from './scenario-warm.js';
 
 export type MirrorKind = 'berth' | 'distribution';
 export const MIRRORS: readonly MirrorKind[] = ['berth', 'distribution'];
@@ -57,6 +58,8 @@ export interface Results {
   nginxSource: string | undefined;
   berth: SideResults;
   distribution: SideResults;
+  /** The warm data-plane cases, once per --workers setting. */
+  warm: WarmRun[];
   /** Failures by measurement key (e.g. "berth.c16"), shown as errors in the table. */
   errors: Map<string, string>;
 }
@@ -71,7 +74,7 @@ export interface Ctx {
 const emptySide = (): SideResults => ({ coldMs: [], warmMs: [], coldCpu: [], warmCpu: [], coldFetch: undefined, concurrent: new Map(), blob: undefined, head: undefined });
 
 export function emptyResults(): Results {
-  return { directMs: [], directViaProxyMs: [], nginx: undefined, nginxSource: undefined, berth: emptySide(), distribution: emptySide(), errors: new Map() };
+  return { directMs: [], directViaProxyMs: [], nginx: undefined, nginxSource: undefined, berth: emptySide(), distribution: emptySide(), warm: [], errors: new Map() };
 }
 
 export function proxyOf(ctx: Ctx, kind: MirrorKind): FaultProxy {

@@ -24,6 +24,12 @@ export interface BenchOptions {
   pullTimeoutMs: number;
   /** Deadline of the whole run, ms: past it everything is torn down. */
   runDeadlineMs: number;
+  /** Warm data plane: rounds per server (single stream, parallel), many-client rounds and clients. */
+  warmRounds: number;
+  manyRounds: number;
+  manyClients: number;
+  /** BENCH_ONLY=warm: only the warm data-plane cases (with --workers 1 and the default). */
+  only: 'warm' | undefined;
 }
 
 function positive(name: string): number | undefined {
@@ -53,7 +59,11 @@ export function benchOptions(): BenchOptions {
     warmRepeats: quick ? 2 : 3,
     concurrency: [8, 16],
     pullTimeoutMs: quick ? 60_000 : 180_000,
-    runDeadlineMs: quick ? 4 * 60_000 : 12 * 60_000,
+    runDeadlineMs: quick ? 6 * 60_000 : 25 * 60_000,
+    warmRounds: 5,
+    manyRounds: quick ? 1 : 3,
+    manyClients: 200,
+    only: process.env.BENCH_ONLY === 'warm' ? 'warm' : undefined,
   };
 }
 

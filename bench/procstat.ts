@@ -1,6 +1,7 @@
 /** Memory and CPU time of a child process from /proc/PID (Linux). */
 import { readFile, writeFile } from 'node:fs/promises';
 import { run } from '../test/support/proc.js';
+import { descendantPids } from './descendants.js';
 
 export interface Memory {
   /** Peak resident set size (VmHWM), bytes. */
@@ -52,10 +53,40 @@ export async function cpuSecondsOf(pid: number): Promise<number> {
   return (Number(f[11]) + Number(f[12])) / (await clockTicks());
 }
 
-/** Runs fn and returns its result with the CPU seconds `pid` used meanwhile (NaN if unreadable). */
+/** Runs fn and returns its result with the CPU seconds `pid` and its workers used meanwhile (NaN if unreadable). */
 export async function withCpu<T>(pid: number, fn: () => Promise<T>): Promise<{ value: T; cpu: number }> {
-  const before = await cpuSecondsOf(pid).catch(() => Number.NaN);
+  const before = await treeCpuSecondsOf(pid).catch(() => Number.NaN);
   const value = await fn();
-  const after = await cpuSecondsOf(pid).catch(() => Number.NaN);
+  const after = await treeCpuSecondsOf(pid).catch(() => Number.NaN);
   return { value, cpu: after - before };
+}
+
+/** A daemon and its worker processes: the peak of the largest one, and the sum over all of them. */
+export interface TreeMemory extends Memory {
+  /** Sum of every process's peak (an upper bound of the tree's peak). */
+  peakTotal: number;
+  processes: number;
+}
+
+export async function treeMemoryOf(pid: number): Promise<TreeMemory> {
+  const all = await Promise.all([pid, ...descendantPids(pid)].map((p) => memoryOf(p).catch(() => undefined)));
+  const got = all.filter((m): m is Memory => m !== undefined);
+  if (got.length === 0) throw new Error('process is not running');
+  return {
+    peak: Math.max(...got.map((m) => m.peak)),
+    current: got.reduce((a, m) => a + m.current, 0),
+    peakTotal: got.reduce((a, m) => a + m.peak, 0),
+    processes: got.length,
+  };
+}
+
+export async function resetTreePeak(pid: number): Promise<boolean> {
+  const done = await Promise.all([pid, ...descendantPids(pid)].map((p) => resetPeak(p)));
+  return done.every(Boolean);
+}
+
+/** CPU seconds of a daemon and its worker processes. */
+export async function treeCpuSecondsOf(pid: number): Promise<number> {
+  const all = await Promise.all([pid, ...descendantPids(pid)].map((p) => cpuSecondsOf(p).catch(() => 0)));
+  return all.reduce((a, b) => a + b, 0);
 }

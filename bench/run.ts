@@ -15,9 +15,11 @@ import { benchOptions } from './options.js';
 import { machine, markdownTable, renderReport, writeResult } from './report.js';
 import { concurrentCold } from './scenario-concurrent.js';
 import { rangedCold } from './scenario-ranged.js';
+import { warmDataPlane } from './scenario-warm.js';
 import { BLOB_CLIENT, directBaseline, singleMirror } from './scenario-single.js';
 import { buildStage } from './setup.js';
 import { buildRows } from './table.js';
+import { warmRows } from './table-warm.js';
 import { ensureTools } from './tools.js';
 
 function loadNote(before: number, nproc: number): string {
@@ -37,17 +39,20 @@ async function main(cleanup: Cleanup): Promise<number> {
   const stage = await buildStage(cleanup, opts);
   const ctx: Ctx = { opts, cleanup, stage, results: emptyResults() };
 
-  await directBaseline(ctx);
-  for (const kind of MIRRORS) await singleMirror(ctx, kind);
-  for (const n of opts.concurrency) {
-    for (const kind of MIRRORS) await concurrentCold(ctx, kind, n);
+  if (opts.only !== 'warm') {
+    await directBaseline(ctx);
+    for (const kind of MIRRORS) await singleMirror(ctx, kind);
+    for (const n of opts.concurrency) {
+      for (const kind of MIRRORS) await concurrentCold(ctx, kind, n);
+    }
   }
+  for (const workers of [1, undefined]) await warmDataPlane(ctx, workers);
 
-  const rangedRows = await rangedCold(ctx);
+  const rangedRows = opts.only === 'warm' ? [] : await rangedCold(ctx);
 
   // Interrupted (signal or deadline): what was measured is incomplete; write no report.
   if (cleanup.stopping) return 130;
-  const rows = [...buildRows(ctx), ...rangedRows];
+  const rows = opts.only === 'warm' ? warmRows(ctx) : [...buildRows(ctx), ...rangedRows, ...warmRows(ctx)];
   const elapsed = (performance.now() - started) / 1000;
   const markdown = renderReport({
     title: `berth benchmark${opts.quick ? ' (quick)' : ''}`,
