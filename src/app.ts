@@ -137,7 +137,7 @@ export async function startBerth(config: Config, logger: Logger, opts: StartOpti
     logger.warn({ err: err instanceof Error ? err.message : err }, 'store write failed; serving uncached');
   };
   const fetchPolicies = new Map(config.upstreams.map((u) => [u.name, { permits: new Permits(u.connections), ...u.parallelFetch }]));
-  const fillClaim = link ? link.claimer('blob') : cluster?.claim;
+  const fillClaim = link ? link.claims.claimer('blob', (spool) => capped.follow(spool)) : cluster?.claim;
   const fillTimeout = Math.max(...config.upstreams.map((u) => u.timeouts.fillTotalMs));
   const fills = new Fills(capped, { maxResumes: 3, totalTimeoutMs: fillTimeout, ...(fillClaim ? { claim: fillClaim } : {}) }, {
     started: () => metrics.fillsInProgress.inc(),
@@ -156,7 +156,7 @@ export async function startBerth(config: Config, logger: Logger, opts: StartOpti
     cache: (kind, result) => metrics.cacheRequests.inc({ kind, result }),
     stale: (upstream, reason) => metrics.staleServed.inc({ upstream, reason }),
     storeError: storeWriteFailed,
-  }, Date.now, link?.claimer('manifest'));
+  }, Date.now, link?.claims.claimer('manifest'));
   const referrers = new PullThroughReferrers(manifests, manifestStore, tags, (name) => policies.get(name)!, {
     cache: (result) => metrics.cacheRequests.inc({ kind: 'referrers', result }),
     stale: (upstream, reason) => metrics.staleServed.inc({ upstream, reason }),

@@ -30,6 +30,11 @@ export interface PartialReader {
  * visible under the digest until `verify` checked digest and size and `commit` made it durable.
  */
 export interface BlobWriter {
+  /**
+   * An opaque name of the spool that another process on this node can pass to the store's
+   * `follow` (workers following a fill); absent where the spool is not shared.
+   */
+  readonly spoolName?: string;
   /** Writes bytes at `position`; resolves with the bytes now contiguous from offset 0. */
   writeAt(position: number, chunks: readonly Buffer[]): Promise<number>;
   /** A reader that follows this write (readers keep it after commit); undefined once it ended. */
@@ -58,6 +63,8 @@ export interface BlobStore extends BlobReader {
   list(): AsyncIterable<StoredBlob>;
   /** Removes temp files left by a previous process; returns how many. */
   sweep(): Promise<number>;
+  /** Reads another process's write in progress by its spool name; undefined once it is gone. */
+  follow?(spool: string): Promise<PartialReader | undefined>;
 }
 
 export class DigestMismatchError extends Error {

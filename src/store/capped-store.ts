@@ -14,6 +14,10 @@ class ReservedWriter implements BlobWriter {
     private readonly release: Release,
   ) {}
 
+  get spoolName(): string | undefined {
+    return this.inner.spoolName;
+  }
+
   writeAt(position: number, chunks: readonly Buffer[]): Promise<number> {
     return this.inner.writeAt(position, chunks);
   }
@@ -100,5 +104,9 @@ export class CappedStore implements BlobStore {
 
   sweep(): Promise<number> {
     return this.inner.sweep();
+  }
+
+  follow(spool: string): Promise<PartialReader | undefined> {
+    return this.inner.follow?.(spool) ?? Promise.resolve(undefined);
   }
 }

@@ -1,6 +1,6 @@
 /** BlobStore on a local filesystem: temp file → hash while writing → fsync → rename. */
 import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { parseDigest, type Digest } from '../oci/digest.js';
 import { type BlobInfo, type BlobStore, type BlobWriter, type ByteRange, type PartialReader, type StoredBlob } from './blob-store.js';
@@ -32,6 +32,10 @@ class FsBlobWriter implements BlobWriter {
     private readonly spool: Spool,
     private readonly expected: Digest,
   ) {}
+
+  get spoolName(): string {
+    return basename(this.spool.tempPath);
+  }
 
   writeAt(position: number, chunks: readonly Buffer[]): Promise<number> {
     return this.spool.writeAt(position, chunks);
@@ -112,6 +116,12 @@ export class FsBlobStore implements BlobStore {
       await fh.close().catch(() => undefined);
       return undefined;
     }
+  }
+
+  /** Spool names are file names in this store's temp directory, nothing else. */
+  follow(spool: string): Promise<PartialReader | undefined> {
+    if (spool !== basename(spool) || spool.startsWith('.')) return Promise.resolve(undefined);
+    return Spool.follow(join(this.layout.tmp, spool));
   }
 
   async begin(expected: Digest, expectedSize?: number): Promise<BlobWriter> {

@@ -114,8 +114,13 @@ export class Spool {
   /** A reader over the bytes written so far; undefined once the file is gone (renamed, removed). */
   async openReader(): Promise<PartialReader | undefined> {
     if (this.closed) return undefined;
+    return Spool.follow(this.tempPath);
+  }
+
+  /** A reader of a spool file by path (another process's): undefined once it is gone. */
+  static async follow(path: string): Promise<PartialReader | undefined> {
     try {
-      return new FilePartial(await open(this.tempPath, 'r'));
+      return new FilePartial(await open(path, 'r'));
     } catch {
       return undefined;
     }

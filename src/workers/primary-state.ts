@@ -16,10 +16,12 @@ import type { Release } from '../store/in-use.js';
 import { ManifestStore } from '../store/manifest-store.js';
 import { SizeCap } from '../store/size-cap.js';
 import { ClaimHub } from './claim-hub.js';
-import type { PrimaryApi, TagChange } from './protocol.js';
+import type { FillUpdate, PrimaryApi, TagChange } from './protocol.js';
 import { TagHub } from './tag-hub.js';
 
 export interface WorkerPeers {
+  /** A followed fill's progress, to one worker. */
+  update(worker: number, update: FillUpdate): void;
   /** Every live worker's metrics. */
   metrics(): Promise<MetricsJson[]>;
   broadcast(change: TagChange, from: number): void;
@@ -71,6 +73,7 @@ export class PrimaryState {
         const names = await readdir(store.layout.tmp).catch(() => [] as string[]);
         await Promise.all(names.filter((n) => n.startsWith(prefix)).map((n) => rm(join(store.layout.tmp, n), { force: true })));
       },
+      update: (w, u) => peers.update(w, u),
     });
     const cap: SizeCap = new SizeCap(store.layout.state, config.storage, {
       filling: (d) => claims.has(d),
@@ -95,6 +98,8 @@ export class PrimaryState {
     return {
       claim: ({ kind, digest }) => this.claims.claim(worker, kind, digest),
       release: ({ kind, digest, committed }) => void this.claims.release(worker, kind, digest, committed),
+      publish: ({ digest, spool, size }) => this.claims.publish(worker, digest, spool, size),
+      progress: (u) => this.claims.progress(worker, u),
       tagLookup: (key) => this.tags.lookup(worker, key),
       tagSnapshot: () => this.tags.snapshot(),
       tagChange: (c) => this.tags.change(worker, c),

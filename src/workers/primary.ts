@@ -36,6 +36,7 @@ export async function runPrimary(config: Config, workers: number, logger: Logger
       const got = await Promise.all(live().map((s) => withTimeout(s.peer.call('metricsJson', null), 2_000)));
       return got.filter((m): m is MetricsJson => m !== undefined);
     },
+    update: (worker, u) => slots.get(worker)?.peer.notify('progress', u),
     broadcast: (change, from) => {
       for (const s of live()) if (s.worker.id !== from) s.peer.notify('tagChanged', change);
     },

@@ -3,13 +3,12 @@
  * and the aggregated metrics, all over the cluster IPC channel.
  */
 import type { Registry } from 'prom-client';
-import type { Digest } from '../oci/digest.js';
-import type { FillClaim } from '../proxy/fill/fill.js';
 import type { MetricsJson } from '../observability/metrics.js';
-import type { ClaimKind, PrimaryApi, WorkerApi } from './protocol.js';
+import type { PrimaryApi, WorkerApi } from './protocol.js';
 import { Peer, type Channel } from './rpc.js';
 import { SharedLedger } from './shared-ledger.js';
 import { SharedTagIndex } from './shared-tag-index.js';
+import { WorkerClaims } from './worker-claims.js';
 
 /** What the worker's services give the link once they exist. */
 export interface WorkerHooks {
@@ -21,6 +20,7 @@ export interface WorkerHooks {
 export class WorkerLink {
   readonly tags: SharedTagIndex;
   readonly ledger: SharedLedger;
+  readonly claims: WorkerClaims;
   private readonly peer: Peer<PrimaryApi>;
   private hooks: WorkerHooks | undefined;
 
@@ -30,29 +30,19 @@ export class WorkerLink {
     channel: Channel,
   ) {
     const api: WorkerApi = {
+      progress: (u) => this.claims.update(u),
       tagChanged: (c) => this.tags.apply(c),
       forget: ({ digest }) => this.hooks?.forget(digest),
       metricsJson: async () => (this.hooks ? ((await this.hooks.registry.getMetricsAsJSON()) as MetricsJson) : []),
     };
     this.peer = new Peer<PrimaryApi>(channel, api);
+    this.claims = new WorkerClaims(this.peer);
     this.tags = new SharedTagIndex(this.peer);
     this.ledger = new SharedLedger(this.peer);
   }
 
   attach(hooks: WorkerHooks): void {
     this.hooks = hooks;
-  }
-
-  /** The FillClaim seam of fills (and manifests): one fetch per digest across the workers. */
-  claimer(kind: ClaimKind): (digest: Digest) => Promise<FillClaim> {
-    return async (digest) => {
-      const reply = await this.peer.call('claim', { kind, digest: digest.value }).catch(() => undefined);
-      // No primary (it is exiting, and so are we): fetch without coordination.
-      if (!reply || reply.kind === 'owner') {
-        return { kind: 'owner', release: async (committed) => this.peer.notify('release', { kind, digest: digest.value, committed }) };
-      }
-      return reply;
-    };
   }
 
   /** Every process's metrics, summed by the primary. */

@@ -97,6 +97,35 @@ describe('two workers on one data directory', () => {
     await daemon.stop();
   });
 
+  test('a client of the other worker streams the growing blob at once: bytes before the fill ends, one upstream GET', async () => {
+    const image = await pushImage(registry.url, 'w/follow', '1.0', makeImageSpec({ seed: 'workers-follow', layerSizes: [2 * MiB], mediaTypeFamily: 'oci' }));
+    const layer = image.layers[0]!;
+    const { daemon } = await twoWorkers('follow');
+    proxy.reset();
+    const path = new RegExp(`/blobs/${layer.digest}`);
+    const throttle = proxy.fault({ method: 'GET', path, throttleBytesPerSec: 512 * KiB });
+    const url = `${daemon.url}/v2/${image.repo}/blobs/${layer.digest}`;
+    const owner = await fresh(url);
+    await proxy.waitForBytes('GET', path, 64 * KiB);
+    // New connections alternate between the workers: the next one or two reach the other worker.
+    const clients = [owner];
+    while (clients.every((c) => c.worker === owner.worker) && clients.length < 6) clients.push(await fresh(url));
+    const follower = clients.find((c) => c.worker !== owner.worker);
+    assert.ok(follower, 'a request reached the other worker');
+    const it = follower.res.body[Symbol.asyncIterator]();
+    const first = await it.next();
+    assert.ok(!first.done && (first.value as Buffer).length > 0, 'the follower got bytes');
+    const upstream = proxy.requests.find((r) => r.method === 'GET' && path.test(r.path));
+    assert.equal(upstream?.done, false, 'the upstream body was still arriving when the follower got its first bytes');
+    throttle.remove();
+    const rest = await drain({ [Symbol.asyncIterator]: () => it });
+    assert.equal(sha256(Buffer.concat([first.value as Buffer, rest.bytes])), layer.digest, 'the follower got the whole blob');
+    for (const c of clients.filter((c) => c !== follower)) assert.equal(sha256((await drain(c.res.body)).bytes), layer.digest);
+    assert.equal(proxy.count('GET', path), 1, 'one upstream GET');
+    await Promise.all(clients.map((c) => c.close()));
+    await daemon.stop();
+  });
+
   test('20 concurrent requests for one uncached tag: 1 HEAD and 1 GET upstream, answered by both workers', async () => {
     const image = await pushImage(registry.url, 'w/tag', '1.0', makeImageSpec({ seed: 'workers-tag', layerSizes: [1_000], mediaTypeFamily: 'oci' }));
     const { daemon } = await twoWorkers('tags');

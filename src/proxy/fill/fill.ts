@@ -6,11 +6,11 @@
  */
 import type { Readable } from 'node:stream';
 import type { Digest } from '../../oci/digest.js';
-import { DigestMismatchError, type BlobStore, type BlobWriter, type ByteRange } from '../../store/blob-store.js';
+import { DigestMismatchError, type BlobStore, type BlobWriter, type ByteRange, type PartialReader } from '../../store/blob-store.js';
 import { unreachable } from '../../upstream/error-cause.js';
 import type { Failure, Upstream } from '../../upstream/types.js';
 import { discard } from '../../util/discard.js';
-import { FillProgress } from './progress.js';
+import { FillProgress, type ProgressView } from './progress.js';
 import { FollowingReader } from './reader.js';
 import type { Permits } from './permits.js';
 import { fetchRanged } from './ranged-fetch.js';
@@ -43,11 +43,20 @@ export interface FetchPolicy {
 
 /**
  * The right to fill a digest: `owner` fills and then releases (telling waiting nodes whether it
- * committed); `stored` means another node committed it meanwhile.
+ * committed), and may `publish` its spool so others follow it; `stored` means another node
+ * committed it meanwhile; `follow` means another worker of this node is filling it: its spool is
+ * read as it grows, with its progress, and `settled` tells whether it was committed.
  */
 export type FillClaim =
-  | { readonly kind: 'owner'; release(committed: boolean): Promise<void> }
-  | { readonly kind: 'stored'; readonly size: number };
+  | { readonly kind: 'owner'; release(committed: boolean): Promise<void>; publish?(spool: string, progress: ProgressView): void }
+  | { readonly kind: 'stored'; readonly size: number }
+  | {
+      readonly kind: 'follow';
+      readonly size: number;
+      readonly progress: ProgressView;
+      readonly settled: Promise<boolean>;
+      open(): Promise<PartialReader | undefined>;
+    };
 
 export interface FillHooks {
   onBytes(n: number): void;
@@ -70,6 +79,9 @@ const message = (err: unknown, fallback: string): string => (err instanceof Erro
 export class Fill {
   private readonly progress = new FillProgress();
   private writer: BlobWriter | undefined;
+  /** How readers open the spool: this fill's writer, or another worker's spool it follows. */
+  private partial: (() => Promise<PartialReader | undefined>) | undefined;
+  private claim: FillClaim | undefined;
   private result: FillResult | undefined;
   /** Resolves once the size is known and bytes can be read (or the blob is already stored). */
   readonly ready: Promise<{ readonly size: number } | FillRefusal>;
@@ -105,7 +117,7 @@ export class Fill {
    * failed before this reader could follow it.
    */
   async reader(range: ByteRange): Promise<Readable> {
-    const partial = await this.writer?.openPartial();
+    const partial = await this.partial?.();
     if (partial) return new FollowingReader(this.progress, partial, range);
     // Not begun (already stored) or over: the committed blob is all there is.
     if ((await this.done) !== 'committed') throw this.progress.get().failure ?? new Error('fill failed');
@@ -116,12 +128,29 @@ export class Fill {
 
   private async claimed(): Promise<void> {
     const claim = this.opts.claim ? await this.opts.claim(this.digest) : undefined;
+    this.claim = claim;
     if (claim?.kind === 'stored') return this.stored(claim.size);
+    if (claim?.kind === 'follow') return this.follow(claim);
     try {
       await this.run();
     } finally {
       await claim?.release(this.result === 'committed');
     }
+  }
+
+  /** Another worker fills the digest: readers follow its spool at once, as its progress says. */
+  private async follow(claim: Extract<FillClaim, { kind: 'follow' }>): Promise<void> {
+    this.partial = () => claim.open();
+    this.progress.update({ phase: 'running', size: claim.size });
+    this.resolveReady({ size: claim.size });
+    for (;;) {
+      const s = claim.progress.get();
+      const changed = claim.progress.changed();
+      this.progress.update(s);
+      if (s.phase === 'verified' || s.phase === 'failed') break;
+      await changed;
+    }
+    this.result = (await claim.settled) ? 'committed' : 'failed';
   }
 
   private stored(size: number): void {
@@ -164,8 +193,10 @@ export class Fill {
       return this.refuse({ kind: 'store-unavailable', cause: message(err, 'store error') });
     }
     this.writer = writer;
+    this.partial = () => writer.openPartial();
     this.progress.update({ phase: 'running', size });
     this.resolveReady({ size });
+    if (this.claim?.kind === 'owner' && writer.spoolName !== undefined) this.claim.publish?.(writer.spoolName, this.progress);
     const write = async (position: number, chunks: readonly Buffer[]): Promise<void> => {
       let available: number;
       try {
