@@ -5,7 +5,7 @@ import type { WarmRun } from './scenario-warm.js';
 import { median } from './table.js';
 
 const MiB = 1024 * 1024;
-const mbps = (v: number | undefined): string => (v === undefined ? '—' : v.toFixed(0));
+const mbps = (v: number | undefined): string => (v === undefined ? '—' : v.toFixed(v < 10 ? 1 : 0));
 
 function against(metric: string, berth: readonly number[], nginx: readonly number[], min: number): Row {
   const b = median(berth);

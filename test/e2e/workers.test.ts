@@ -65,6 +65,17 @@ function workerPid(d: Daemon, index: string): number {
   return rec.pid;
 }
 
+/** A fresh image with one 2 MiB layer whose upstream body trickles (512 KiB/s), behind two workers. */
+async function slowBlob(name: string) {
+  const image = await pushImage(registry.url, `w/${name}`, '1.0', makeImageSpec({ seed: `workers-${name}`, layerSizes: [2 * MiB], mediaTypeFamily: 'oci' }));
+  const layer = image.layers[0]!;
+  const started = await twoWorkers(name);
+  proxy.reset();
+  const path = new RegExp(`/blobs/${layer.digest}`);
+  const throttle = proxy.fault({ method: 'GET', path, throttleBytesPerSec: 512 * KiB });
+  return { ...started, layer, path, throttle, url: `${started.daemon.url}/v2/${image.repo}/blobs/${layer.digest}` };
+}
+
 before(async () => {
   [registry, tmp] = await Promise.all([startRegistry(), makeTempDir('workers')]);
   proxy = await startFaultProxy(registry.url);
@@ -98,13 +109,7 @@ describe('two workers on one data directory', () => {
   });
 
   test('a client of the other worker streams the growing blob at once: bytes before the fill ends, one upstream GET', async () => {
-    const image = await pushImage(registry.url, 'w/follow', '1.0', makeImageSpec({ seed: 'workers-follow', layerSizes: [2 * MiB], mediaTypeFamily: 'oci' }));
-    const layer = image.layers[0]!;
-    const { daemon } = await twoWorkers('follow');
-    proxy.reset();
-    const path = new RegExp(`/blobs/${layer.digest}`);
-    const throttle = proxy.fault({ method: 'GET', path, throttleBytesPerSec: 512 * KiB });
-    const url = `${daemon.url}/v2/${image.repo}/blobs/${layer.digest}`;
+    const { daemon, layer, path, throttle, url } = await slowBlob('follow');
     const owner = await fresh(url);
     await proxy.waitForBytes('GET', path, 64 * KiB);
     // New connections alternate between the workers: the next one or two reach the other worker.
@@ -166,13 +171,7 @@ describe('two workers on one data directory', () => {
   });
 
   test('kill -9 of the filling worker: clients finish or fail cleanly, it is replaced, the next request fills again, verify is clean', async () => {
-    const image = await pushImage(registry.url, 'w/crash', '1.0', makeImageSpec({ seed: 'workers-crash', layerSizes: [2 * MiB], mediaTypeFamily: 'oci' }));
-    const layer = image.layers[0]!;
-    const { daemon, configFile, dataDir } = await twoWorkers('crash');
-    proxy.reset();
-    const path = new RegExp(`/blobs/${layer.digest}`);
-    const throttle = proxy.fault({ method: 'GET', path, throttleBytesPerSec: 512 * KiB });
-    const url = `${daemon.url}/v2/${image.repo}/blobs/${layer.digest}`;
+    const { daemon, configFile, dataDir, layer, path, throttle, url } = await slowBlob('crash');
     const first = await fresh(url);
     await proxy.waitForBytes('GET', path, 64 * KiB);
     const others = await Promise.all(Array.from({ length: 4 }, () => fresh(url)));
