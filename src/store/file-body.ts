@@ -55,6 +55,7 @@ export class FileBody extends Readable {
       if (err) failed ??= err;
       this.wakeUp();
     };
+    const leave = this.pool.enter();
     try {
       while (this.pos <= this.end && failed === undefined && !this.destroyed) {
         if (inFlight >= IN_FLIGHT) {
@@ -89,6 +90,8 @@ export class FileBody extends Readable {
       this.resume();
     } catch (err) {
       this.destroy(err instanceof Error ? err : new Error('read failed'));
+    } finally {
+      leave();
     }
   }
 
@@ -121,7 +124,7 @@ export class FileBody extends Readable {
 
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
     // Writes that never reported back may still reference their buffers: leave those to the GC.
-    for (let i = 0; i < this.lent.size; i++) this.pool.forget();
+    for (const b of this.lent) this.pool.forget(b);
     this.lent.clear();
     this.wakeUp();
     this.fh.close().then(() => callback(err), () => callback(err));

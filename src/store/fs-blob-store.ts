@@ -10,12 +10,11 @@ import { ReadPool } from './read-pool.js';
 import { Spool } from './spool.js';
 
 /**
- * Serving reads reuse pooled buffers (see ReadPool): large enough for few syscalls per MiB,
- * few enough that the pool stays small (POOLED × READ_SIZE per process at most).
+ * Serving reads reuse pooled buffers (see ReadPool): 32 MiB per process, 1 MiB reads for up to
+ * 16 clients at once, smaller ones (down to 64 KiB) for more.
  */
-const READ_SIZE = 1024 * 1024;
-const POOLED = 32;
-const OVERFLOW_READ = 64 * 1024;
+const READ_BUDGET = 32 * 1024 * 1024;
+const READ_SIZES = [1024 * 1024, 256 * 1024, 64 * 1024];
 
 async function fsyncDir(dir: string): Promise<void> {
   const h = await open(dir, 'r');
@@ -74,7 +73,7 @@ const NO_HOOKS: StoreHooks = { committed: () => undefined, removed: () => undefi
 
 export class FsBlobStore implements BlobStore {
   readonly layout: Layout;
-  readonly readPool = new ReadPool(READ_SIZE, POOLED, OVERFLOW_READ);
+  readonly readPool = new ReadPool(READ_BUDGET, READ_SIZES);
 
   constructor(
     root: string,

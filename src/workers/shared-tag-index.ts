@@ -29,9 +29,12 @@ export class SharedTagIndex implements TagIndex {
   }
 
   async lookup(key: TagKey): Promise<TagEntry | undefined> {
-    const entry = await this.primary.call('tagLookup', key).catch(() => null);
-    if (entry) this.local.set(key, entry);
-    return entry ?? undefined;
+    const shared = await this.primary.call('tagLookup', key).catch(() => null);
+    // This worker may have resolved the tag itself while the primary was answering.
+    const local = this.local.get(key);
+    if (!shared || (local && local.fetchedAt > shared.fetchedAt)) return local;
+    this.local.set(key, shared);
+    return shared;
   }
 
   set(key: TagKey, entry: TagEntry): void {
