@@ -48,7 +48,14 @@ async function serve(flags: DataFlags): Promise<void> {
   if (workers > 1 && cluster.isPrimary) return runPrimary(config, workers, root);
   const link = cluster.isWorker ? new WorkerLink(Number(process.env[WORKER_INDEX_ENV] ?? 0), processChannel()) : undefined;
   const logger = link ? root.child({ worker: link.index, pid: process.pid }) : root;
-  let berth: Awaited<ReturnType<typeof startBerth>>;
+  let berth: Awaited<ReturnType<typeof startBerth>> | undefined;
+  // Registered before starting: a SIGHUP during start-up must not kill the process, and what it
+  // would reload is read by the start itself.
+  process.on('SIGHUP', () => {
+    if (!berth) return;
+    logger.info({ signal: 'SIGHUP' }, 'reloading certificate and htpasswd');
+    void berth.reload();
+  });
   try {
     berth = await startBerth(config, logger, link ? { link } : {});
   } catch (err) {
@@ -56,12 +63,13 @@ async function serve(flags: DataFlags): Promise<void> {
     process.stderr.write(`berth: cannot start: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);
   }
+  const started = berth;
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    berth.close().then(
+    started.close().then(
       () => {
         logger.flush();
         process.exit(0);
@@ -71,10 +79,6 @@ async function serve(flags: DataFlags): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGHUP', () => {
-    logger.info({ signal: 'SIGHUP' }, 'reloading certificate and htpasswd');
-    void berth.reload();
-  });
 }
 
 const program = new Command();

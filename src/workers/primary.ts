@@ -96,7 +96,8 @@ export async function runPrimary(config: Config, workers: number, logger: Logger
   });
   process.on('SIGHUP', () => {
     logger.info({ signal: 'SIGHUP' }, 'reloading certificate and htpasswd in every worker');
-    for (const s of live()) s.worker.process.kill('SIGHUP');
+    // A worker still starting reads the current files anyway.
+    for (const s of live()) if (s.listening) s.worker.process.kill('SIGHUP');
   });
 
   for (let i = 0; i < workers; i++) fork(i);
