@@ -47,6 +47,8 @@ export interface Berth {
   readonly cache: SizeCap;
   /** Scheduled prefetch and pin refresh. */
   readonly schedules: Schedules;
+  /** Committed-blob streams the local store has open (its read budget's share count); undefined for object storage. */
+  openReaders(): number | undefined;
   /** SIGHUP: re-reads the TLS certificate and the htpasswd file. */
   reload(): Promise<void>;
   close(): Promise<void>;
@@ -245,7 +247,8 @@ export async function startBerth(config: Config, logger: Logger, opts: StartOpti
     })();
     return closing;
   };
-  return { server, url, ...(metricsUrl !== undefined ? { metricsUrl } : {}), metrics, fills, cache: cap, schedules, reload, close };
+  const openReaders = (): number | undefined => store.readers;
+  return { server, url, ...(metricsUrl !== undefined ? { metricsUrl } : {}), metrics, fills, cache: cap, schedules, openReaders, reload, close };
 }
 
 /** The single-node tag index: in memory and in state/tags.jsonl. */
