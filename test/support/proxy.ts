@@ -70,6 +70,8 @@ export class FaultProxy extends EventEmitter {
 
   constructor(targetUrl: string, opts: FaultProxyOptions = {}) {
     super();
+    // Every waitForBytes/waitForRequest caller listens until its condition holds; load tests have many.
+    this.setMaxListeners(0);
     this.target = new URL(targetUrl);
     this.port = opts.port ?? 0;
     this.setBandwidth(opts.bytesPerSec);
