@@ -114,6 +114,17 @@ describe('fault proxy', () => {
     assert.ok(r.error, 'short body must be an error');
   });
 
+  test('a cut at byte 0 sends the headers, breaks the body before its first byte, and the proxy lives on', async () => {
+    for (const [path, url] of [[/\/blobs\//, blobUrl], [/\/manifests\//, `${proxy.url}/v2/${img.repo}/manifests/${img.digest}`]] as const) {
+      proxy.fault({ path, resetAfterBytes: 0, times: 1 });
+      const r = await fetchUntilError(url);
+      assert.ok(r.declared > 0);
+      assert.equal(r.received, 0);
+      assert.ok(r.error, 'an empty body must be an error');
+    }
+    assert.equal((await fetchBody(blobUrl)).digest, layerDigest, 'the proxy still serves');
+  });
+
   test('stallAfterBytes stops sending but keeps the connection open', async () => {
     proxy.fault({ path: /\/blobs\//, stallAfterBytes: 100_000 });
     const stalled = fetchUntilError(blobUrl, 400);
