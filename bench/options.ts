@@ -26,7 +26,7 @@ export interface BenchOptions {
   runDeadlineMs: number;
 }
 
-function positive(name: string): number | undefined {
+export function positive(name: string): number | undefined {
   const raw = process.env[name];
   if (raw === undefined || raw.trim() === '') return undefined;
   const n = Number(raw);
