@@ -84,7 +84,7 @@ export async function heldBy(mirror: Mirror): Promise<Held> {
     dataFiles: await openFilesUnder(mirror.dataDir),
     storeReaders: b.openReaders(),
     leases: b.cache.inUse.size,
-    fills: b.fills.size,
+    fills: b.fills.list().length,
     tempFiles: await entriesOf(join(mirror.dataDir, 'tmp')),
     rss: rssBytes(),
   };

@@ -1,8 +1,9 @@
 /**
- * Issue 17, the suspected reader leak. A reader opened on a fill that has already committed
- * hands over to the store's own stream (TailReader.delegate). A client that leaves mid-blob
- * must release that stream too: its file descriptor, its share of the store's read budget
- * and its in-use lease. Real store, size cap and fills; an in-memory upstream serves the bytes.
+ * Issue 17, the suspected reader leak. A client that joined a fill and opens its reader only
+ * after the commit (the old TailReader then handed over to the store's own stream and never
+ * closed it) and leaves mid-blob must release everything: its file descriptor, its share of
+ * the store's read budget and its in-use lease. Real store, size cap and fills; an in-memory
+ * upstream serves the bytes.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +11,8 @@ import { once } from 'node:events';
 import { Readable } from 'node:stream';
 import { parseDigest, type Digest } from '../../src/oci/digest.js';
 import { PullThroughBlobs } from '../../src/proxy/blobs.js';
-import { Fills } from '../../src/proxy/fills.js';
+import { Fills } from '../../src/proxy/fill/fills.js';
+import { Permits } from '../../src/proxy/fill/permits.js';
 import { FsBlobStore } from '../../src/store/fs-blob-store.js';
 import { layoutOf } from '../../src/store/paths.js';
 import { SizeCap } from '../../src/store/size-cap.js';
@@ -36,11 +38,11 @@ function memoryUpstream(blobs: ReadonlyMap<string, BlobContent>): Upstream {
       const blob = blobs.get(d);
       return blob ? { kind: 'found', value: { size: blob.size } } : { kind: 'absent' };
     },
-    // The body never breaks here, so no fill asks to resume (from > 0).
-    getBlob: async (_r, d, from) => {
+    // The body never breaks and the blobs are below the ranged-fetch size, so every fill asks for all of it once.
+    getBlob: async (_r, d, req) => {
       const blob = blobs.get(d);
-      if (!blob || from !== 0) return { kind: 'absent' };
-      return { kind: 'found', value: { size: blob.size, start: 0, body: Readable.from(blob.chunks(), { objectMode: false }) } };
+      if (!blob || req.from !== 0) return { kind: 'absent' };
+      return { kind: 'found', value: { size: blob.size, start: 0, end: blob.size, body: Readable.from(blob.chunks(), { objectMode: false }) } };
     },
     close: async () => undefined,
   };
@@ -58,15 +60,17 @@ describe('reader leak: a client leaving a committed fill', () => {
   before(async () => {
     tmp = await makeTempDir('reader-leak');
     cap = new SizeCap(layoutOf(tmp.path).state, { maxSize: 0, highWatermark: 0.9, lowWatermark: 0.8 }, {
-      filling: (d) => fills.inUse(d),
+      filling: (d) => fills.has(d),
       protectedDigests: async () => new Set(),
       remove: async () => undefined,
     });
     store = new FsBlobStore(tmp.path, false, { committed: (size, d) => cap.committed(d, size), removed: (_s, d) => cap.removed(d) });
     await store.init();
     const capped = cap.wrap(store);
-    fills = new Fills(capped, { maxResumes: 3, totalTimeoutMs: 30_000 }, { started: () => undefined, finished: () => undefined, bytes: () => undefined, resumed: () => undefined });
-    blobs = new PullThroughBlobs(capped, fills, undefined, cap.inUse);
+    const none = (): void => undefined;
+    const policy = { permits: new Permits(4), minSize: 1024 * MiB, connections: 1 };
+    fills = new Fills(capped, { maxResumes: 3, totalTimeoutMs: 30_000 }, { started: none, finished: none, bytes: none, connections: none, resumed: none, storeError: none }, () => policy);
+    blobs = new PullThroughBlobs(capped, fills);
   });
 
   after(async () => {
@@ -99,7 +103,7 @@ describe('reader leak: a client leaving a committed fill', () => {
 
   /** Joins a cold fill, lets it commit, then opens: the reader starts after the commit. */
   async function readerAfterCommit(digest: Digest, range?: { start: number; end: number }): Promise<Readable> {
-    const got = await blobs.get(upstream, 'leak/app', digest);
+    const got = await blobs.open(upstream, 'leak/app', digest);
     assert.equal(got.kind, 'found');
     if (got.kind !== 'found') throw new Error('unreachable');
     assert.equal(got.value.cache, 'MISS');
