@@ -3,11 +3,8 @@
  * BENCH_SOAK_SECONDS of load (default 600), BENCH_SOAK_FAULT_RATE (default 0.05), BENCH_SOAK_SEED
  * to replay a run. Prints the report, writes bench/results/soak.md; exit 1 on any broken promise.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { runSoak, type SoakReport } from '../test/e2e/soak-run.js';
-import { Cleanup } from './cleanup.js';
+import { runBench } from './cleanup.js';
 import { progress } from './context.js';
 import { positive } from './options.js';
 import { machine, writeResult } from './report.js';
@@ -53,25 +50,5 @@ async function main(): Promise<number> {
   return report.violations.length === 0 ? 0 : 1;
 }
 
-// Every temp dir (the registry's, berth's, skopeo's) goes under one run dir, removed at the end.
-const runDir = mkdtempSync(join(tmpdir(), 'berth-soak-run-'));
-process.env.TMPDIR = runDir;
-const cleanup = new Cleanup(runDir);
-cleanup.onSignals();
 // The load, then at most ten minutes for setup, the final pull of every image and verify.
-const deadlineMs = ((positive('BENCH_SOAK_SECONDS') ?? 600) + 600) * 1000;
-const deadline = setTimeout(() => {
-  progress(`soak deadline (${deadlineMs / 1000} s) passed: stopping`);
-  void cleanup.closeAll().finally(() => process.exit(1));
-}, deadlineMs);
-
-let code = 1;
-try {
-  code = await main();
-} catch (e) {
-  process.stderr.write(`bench soak: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-} finally {
-  clearTimeout(deadline);
-  await cleanup.closeAll();
-}
-process.exit(code);
+await runBench('soak', ((positive('BENCH_SOAK_SECONDS') ?? 600) + 600) * 1000, main);
