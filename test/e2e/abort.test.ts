@@ -127,7 +127,7 @@ describe('aborted downloads leave nothing behind', () => {
       return () => download(`${env.mirror.url}/v2/${img.repo}/manifests/${ref}`, { dispatcher: agent, headers: { accept: ALL_ACCEPT }, ...(abortAt !== undefined ? { abortAt } : {}) }).then(record('manifest', img.digest));
     };
     const manifestTasks = Array.from({ length: MANIFESTS }, manifestTask);
-    const firstWave = [...cold, ...manifestTasks.splice(0, MANIFESTS / 2)].sort(() => rnd.next() - 0.5);
+    const firstWave = rnd.shuffle([...cold, ...manifestTasks.splice(0, MANIFESTS / 2)]);
     await pool(firstWave, CONCURRENCY / 4);
     await env.mirror.berth.fills.idle();
 
@@ -145,7 +145,7 @@ describe('aborted downloads leave nothing behind', () => {
       const abortAt = abortPoint(end - start + 1);
       return () => download(blobUrl(img, b), { dispatcher: agent, headers: { range: `bytes=${start}-${end}` }, ...(abortAt !== undefined ? { abortAt } : {}) }).then(record('range'));
     });
-    const secondWave = [...warm, ...ranges, ...manifestTasks].sort(() => rnd.next() - 0.5);
+    const secondWave = rnd.shuffle([...warm, ...ranges, ...manifestTasks]);
     // Top up to exactly TOTAL with committed-blob downloads (the cold wave's joiner count is random).
     const shortBy = TOTAL - results.length - secondWave.length;
     for (let i = 0; i < shortBy; i++) {

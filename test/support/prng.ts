@@ -7,6 +7,8 @@ export interface Random {
   pick<T>(items: readonly T[]): T;
   /** True with probability p. */
   chance(p: number): boolean;
+  /** The items in a random order (Fisher-Yates), as a new array. */
+  shuffle<T>(items: readonly T[]): T[];
 }
 
 export function seededRandom(seed: number): Random {
@@ -27,5 +29,13 @@ export function seededRandom(seed: number): Random {
       return items[int(0, items.length - 1)]!;
     },
     chance: (p) => next() < p,
+    shuffle: <T>(items: readonly T[]): T[] => {
+      const out = [...items];
+      for (let i = out.length - 1; i > 0; i--) {
+        const j = int(0, i);
+        [out[i], out[j]] = [out[j]!, out[i]!];
+      }
+      return out;
+    },
   };
 }
