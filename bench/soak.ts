@@ -18,7 +18,7 @@ function render(r: SoakReport, seconds: number, rate: number, seed: number, host
     '',
     `- date: ${new Date().toISOString()}; ${host}, Node ${process.version}`,
     `- ${seconds} s of load, ${(rate * 100).toFixed(1)}% upstream faults, seed ${seed}; berth in-process`,
-    `- ${r.ops} client operations, ${r.coldImages} images, ${r.upstreamRequests} upstream requests, ${r.faultsApplied} faulted: ${JSON.stringify(r.faults)}`,
+    `- ${r.ops} client operations, ${r.coldImages} images pulled cold, ${r.upstreamRequests} upstream requests, ${r.faultsApplied} faulted: ${JSON.stringify(r.faults)}`,
     `- outcomes: ${JSON.stringify(r.outcomes)}`,
     `- open fds ${r.before.fds} → ${r.after?.fds ?? '?'}, RSS ${mib(r.before.rss)} → ${mib(r.after?.rss)}, temp files ${r.before.tempFiles.length} → ${r.after?.tempFiles.length ?? '?'}`,
     `- took ${(r.elapsedMs / 1000).toFixed(0)} s`,

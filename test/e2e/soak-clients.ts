@@ -39,6 +39,8 @@ export interface Stage {
   readonly violations: string[];
   readonly maxImages: number;
   ops: number;
+  /** Images whose first pull came during the load (berth had none of their content). */
+  coldPulls: number;
   pushed: number;
   /** Pushes in flight. */
   restocking: number;
@@ -58,9 +60,9 @@ function sha256Range(blob: BlobContent, start: number, end: number): string {
   return `sha256:${h.digest('hex')}`;
 }
 
-export async function pushNext(s: Stage): Promise<Image> {
+/** Pushes a new image: 1-3 layers of up to 1 MiB unless `layerSizes` says otherwise. */
+export async function pushNext(s: Stage, layerSizes = Array.from({ length: s.rnd.int(1, 3) }, () => s.rnd.int(2 * KiB, 1024 * KiB))): Promise<Image> {
   const i = s.pushed++;
-  const layerSizes = Array.from({ length: s.rnd.int(1, 3) }, () => s.rnd.int(2 * KiB, 1024 * KiB));
   const spec = makeImageSpec({ seed: `soak-${i}`, layerSizes, mediaTypeFamily: i % 2 ? 'docker' : 'oci' });
   const fx = await pushImage(s.registry.url, `soak/app${i}`, '1.0', spec);
   const img: Image = { fx, blobs: new Map([spec.config, ...spec.layers].map((b) => [b.digest, b])), pulled: false };
@@ -99,8 +101,10 @@ function pickImage(s: Stage): Image {
   restock(s);
   const cold = s.images.filter((i) => !i.pulled);
   const warm = s.images.filter((i) => i.pulled);
-  const img = cold.length > 0 && (warm.length === 0 || s.rnd.chance(0.5)) ? cold[0]! : s.rnd.pick(warm);
+  if (cold.length === 0 || (warm.length > 0 && !s.rnd.chance(0.5))) return s.rnd.pick(warm);
+  const img = cold[0]!;
   img.pulled = true;
+  s.coldPulls++;
   return img;
 }
 

@@ -16,6 +16,9 @@ import { ALL_ACCEPT, startMirror } from './harness.js';
 import { httpOp, pushNext, skopeoOp, type Stage } from './soak-clients.js';
 import { faultable, faultsApplied, injectFaults } from './soak-faults.js';
 
+// Above the size berth fetches as parallel ranges (32 MiB).
+const BIG_LAYER = 40 * 1024 * 1024;
+
 export interface SoakOptions {
   readonly seed: number;
   /** How long the faulty load runs. */
@@ -35,6 +38,7 @@ export interface SoakOptions {
 export interface SoakReport {
   readonly elapsedMs: number;
   readonly ops: number;
+  /** Images first pulled during the load, berth having none of their content. */
   readonly coldImages: number;
   /** "client kind status outcome" → count. */
   readonly outcomes: Readonly<Record<string, number>>;
@@ -90,7 +94,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
   // tags go stale within the run, so warm pulls revalidate them upstream (through the faults) too.
   const upstreams = `  docker.io:\n    url: ${JSON.stringify(proxy.url)}\n    tagTtl: 2s\n    retries: 2\n    timeouts: { idle: 1s, headers: 2s }\n`;
   const mirror = await startMirror({ upstreams, dataDir: join(tmp.path, 'data') });
-  const s: Stage = { registry, proxy, tmp, mirror, agent: new Agent({ keepAliveTimeout: 1_000 }), images: [], rnd, outcomes: new Map(), violations: [], maxImages: opts.maxImages, ops: 0, pushed: 0, restocking: 0, pushing: Promise.resolve() };
+  const s: Stage = { registry, proxy, tmp, mirror, agent: new Agent({ keepAliveTimeout: 1_000 }), images: [], rnd, outcomes: new Map(), violations: [], maxImages: opts.maxImages, ops: 0, coldPulls: 0, pushed: 0, restocking: 0, pushing: Promise.resolve() };
   let before: Held | undefined;
   // The upstream requests made while the faults were on.
   let loadStart = 0;
@@ -102,6 +106,9 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     }));
     // Warm up the process (JIT, pools, heap) on a clean pull so the baseline is a steady state.
     await finalCheck(s);
+    for (const img of s.images) img.pulled = true;
+    // The first cold pull under faults: a blob big enough to be fetched as parallel ranges.
+    await pushNext(s, [BIG_LAYER]);
     before = await heldBy(mirror);
     say(`load for ${opts.loadMs / 1000} s: ${opts.httpWorkers} HTTP and ${opts.skopeoWorkers} skopeo clients, ${(opts.faultRate * 100).toFixed(1)}% upstream faults`);
     loadStart = proxy.requests.length;
@@ -132,7 +139,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
   return {
     elapsedMs: Date.now() - started,
     ops: s.ops,
-    coldImages: s.images.filter((i) => i.pulled).length,
+    coldImages: s.coldPulls,
     outcomes: Object.fromEntries([...s.outcomes.entries()].sort()),
     upstreamRequests: proxy.requests.length,
     faultable: faultable(proxy, loadStart, loadEnd),
