@@ -60,9 +60,10 @@ function sha256Range(blob: BlobContent, start: number, end: number): string {
   return `sha256:${h.digest('hex')}`;
 }
 
-/** Pushes a new image: 1-3 layers of up to 1 MiB unless `layerSizes` says otherwise. */
-export async function pushNext(s: Stage, layerSizes = Array.from({ length: s.rnd.int(1, 3) }, () => s.rnd.int(2 * KiB, 1024 * KiB))): Promise<Image> {
+/** Pushes a new image of 1-3 layers of up to 1 MiB. */
+export async function pushNext(s: Stage): Promise<Image> {
   const i = s.pushed++;
+  const layerSizes = Array.from({ length: s.rnd.int(1, 3) }, () => s.rnd.int(2 * KiB, 1024 * KiB));
   const spec = makeImageSpec({ seed: `soak-${i}`, layerSizes, mediaTypeFamily: i % 2 ? 'docker' : 'oci' });
   const fx = await pushImage(s.registry.url, `soak/app${i}`, '1.0', spec);
   const img: Image = { fx, blobs: new Map([spec.config, ...spec.layers].map((b) => [b.digest, b])), pulled: false };

@@ -16,9 +16,6 @@ import { ALL_ACCEPT, startMirror } from './harness.js';
 import { httpOp, pushNext, skopeoOp, type Stage } from './soak-clients.js';
 import { faultable, faultsApplied, injectFaults } from './soak-faults.js';
 
-// Above the size berth fetches as parallel ranges (32 MiB).
-const BIG_LAYER = 40 * 1024 * 1024;
-
 export interface SoakOptions {
   readonly seed: number;
   /** How long the faulty load runs. */
@@ -45,6 +42,8 @@ export interface SoakReport {
   readonly upstreamRequests: number;
   /** Upstream requests during the load that a fault could hit (blob GETs, manifest requests). */
   readonly faultable: number;
+  /** Upstream blob requests during the load for a part of a blob (parallel ranges, resumes). */
+  readonly rangedUpstream: number;
   /** Faults injected, by kind. */
   readonly faults: Readonly<Record<string, number>>;
   readonly faultsApplied: number;
@@ -91,8 +90,17 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
   const proxy = await startFaultProxy(registry.url, { random: seededRandom(opts.seed + 1).next });
   const tmp = await makeTempDir('soak');
   // A stalled upstream body is given up after a second and resumed; a few retries for manifests;
-  // tags go stale within the run, so warm pulls revalidate them upstream (through the faults) too.
-  const upstreams = `  docker.io:\n    url: ${JSON.stringify(proxy.url)}\n    tagTtl: 2s\n    retries: 2\n    timeouts: { idle: 1s, headers: 2s }\n`;
+  // tags go stale within the run, so warm pulls revalidate them upstream (through the faults) too;
+  // most layers (256 KiB and up) are fetched as parallel ranges, each of which a fault can hit.
+  const upstreams = [
+    '  docker.io:',
+    `    url: ${JSON.stringify(proxy.url)}`,
+    '    tagTtl: 2s',
+    '    retries: 2',
+    '    timeouts: { idle: 1s, headers: 2s }',
+    '    parallelFetch: { minSize: 256KiB, connections: 3 }',
+    '',
+  ].join('\n');
   const mirror = await startMirror({ upstreams, dataDir: join(tmp.path, 'data') });
   const s: Stage = { registry, proxy, tmp, mirror, agent: new Agent({ keepAliveTimeout: 1_000 }), images: [], rnd, outcomes: new Map(), violations: [], maxImages: opts.maxImages, ops: 0, coldPulls: 0, pushed: 0, restocking: 0, pushing: Promise.resolve() };
   let before: Held | undefined;
@@ -107,8 +115,6 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     // Warm up the process (JIT, pools, heap) on a clean pull so the baseline is a steady state.
     await finalCheck(s);
     for (const img of s.images) img.pulled = true;
-    // The first cold pull under faults: a blob big enough to be fetched as parallel ranges.
-    await pushNext(s, [BIG_LAYER]);
     before = await heldBy(mirror);
     say(`load for ${opts.loadMs / 1000} s: ${opts.httpWorkers} HTTP and ${opts.skopeoWorkers} skopeo clients, ${(opts.faultRate * 100).toFixed(1)}% upstream faults`);
     loadStart = proxy.requests.length;
@@ -143,6 +149,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     outcomes: Object.fromEntries([...s.outcomes.entries()].sort()),
     upstreamRequests: proxy.requests.length,
     faultable: faultable(proxy, loadStart, loadEnd),
+    rangedUpstream: proxy.requests.slice(loadStart, loadEnd).filter((r) => r.requestHeaders.range !== undefined).length,
     faults,
     faultsApplied: Object.values(faults).reduce((a, b) => a + b, 0),
     violations: s.violations,

@@ -22,7 +22,7 @@ test('soak: mixed pulls through 5% upstream faults keep every promise', { timeou
     rssGrowthBytes: 160 * MiB,
     progress: (line) => t.diagnostic(line),
   });
-  t.diagnostic(JSON.stringify({ elapsedMs: report.elapsedMs, ops: report.ops, coldImages: report.coldImages, upstreamRequests: report.upstreamRequests, faultable: report.faultable, faults: report.faults }));
+  t.diagnostic(JSON.stringify({ elapsedMs: report.elapsedMs, ops: report.ops, coldImages: report.coldImages, upstreamRequests: report.upstreamRequests, faultable: report.faultable, rangedUpstream: report.rangedUpstream, faults: report.faults }));
   t.diagnostic(JSON.stringify(report.outcomes));
   t.diagnostic(`before ${JSON.stringify(report.before)}\nafter  ${JSON.stringify(report.after)}`);
   assert.deepEqual(report.violations, []);
@@ -31,6 +31,7 @@ test('soak: mixed pulls through 5% upstream faults keep every promise', { timeou
   // About 5% of a few hundred upstream requests (fewer on a busy machine): a handful, never most.
   assert.ok(report.faultsApplied >= 3, `only ${report.faultsApplied} faults injected`);
   assert.ok(report.faultsApplied <= report.faultable * 0.15, `${report.faultsApplied} of ${report.faultable} upstream requests faulted, want about 5%`);
+  assert.ok(report.rangedUpstream >= 20, `only ${report.rangedUpstream} ranged upstream requests: parallel fills not exercised`);
   assert.ok(report.coldImages >= 8, `only ${report.coldImages} images pulled cold`);
   assert.ok((report.outcomes['skopeo pull ok'] ?? 0) >= 5, 'skopeo pulls succeeded');
   assert.ok((report.outcomes['http blob 200 complete'] ?? 0) >= 100, 'complete HTTP blob downloads');
