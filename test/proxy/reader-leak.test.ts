@@ -31,6 +31,7 @@ function memoryUpstream(blobs: ReadonlyMap<string, BlobContent>): Upstream {
   const absent = async (): Promise<{ kind: 'absent' }> => ({ kind: 'absent' });
   return {
     name: 'memory',
+    host: 'memory.invalid',
     headManifest: absent,
     getManifest: absent,
     getJson: absent,
