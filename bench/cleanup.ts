@@ -4,8 +4,10 @@
  * first, then stops any descendant process still alive (SIGTERM, then SIGKILL) and removes the run
  * dir. Signals, the run deadline and a synchronous exit hook all end in it.
  */
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { descendantPids, signalAll } from './descendants.js';
 
@@ -95,4 +97,30 @@ export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): P
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Runs a bench entry point under one Cleanup: every temp dir of the run (ours, test support's,
+ * the daemons') under one run dir, teardown on signals, on the deadline and at the end. Exits
+ * with main's code, 1 if it throws.
+ */
+export async function runBench(name: string, deadlineMs: number, main: (cleanup: Cleanup) => Promise<number>): Promise<never> {
+  const runDir = mkdtempSync(join(tmpdir(), `berth-${name}-run-`));
+  process.env.TMPDIR = runDir;
+  const cleanup = new Cleanup(runDir);
+  cleanup.onSignals();
+  const deadline = setTimeout(() => {
+    process.stderr.write(`bench: run deadline (${deadlineMs / 1000} s) passed: stopping\n`);
+    void cleanup.closeAll().finally(() => process.exit(1));
+  }, deadlineMs);
+  let code = 1;
+  try {
+    code = await main(cleanup);
+  } catch (e) {
+    process.stderr.write(`bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  } finally {
+    clearTimeout(deadline);
+    await cleanup.closeAll();
+  }
+  process.exit(code);
 }

@@ -32,7 +32,7 @@ export interface BenchOptions {
   only: 'warm' | undefined;
 }
 
-function positive(name: string): number | undefined {
+export function positive(name: string): number | undefined {
   const raw = process.env[name];
   if (raw === undefined || raw.trim() === '') return undefined;
   const n = Number(raw);

@@ -4,11 +4,9 @@
  * BENCH_QUICK=1: a 60 MiB image and fewer requests. BENCH_UPSTREAM_MBPS: cap upstream bandwidth.
  * BENCH_BERTH_MAIN: path of another berth build's main.js to benchmark. See bench/README.md.
  */
-import { mkdtempSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import { BERTH_MAIN } from './berth.js';
-import { Cleanup } from './cleanup.js';
+import { runBench, type Cleanup } from './cleanup.js';
 import { emptyResults, MIRRORS, progress, type Ctx } from './context.js';
 import { notes, setupLines } from './notes.js';
 import { benchOptions } from './options.js';
@@ -68,24 +66,4 @@ async function main(cleanup: Cleanup): Promise<number> {
   return ctx.results.errors.size > 0 ? 1 : 0;
 }
 
-// Every temp dir of the run (ours, test support's, the daemons') goes under one dir, removed at the end.
-const runDir = mkdtempSync(join(tmpdir(), 'berth-bench-run-'));
-process.env.TMPDIR = runDir;
-const cleanup = new Cleanup(runDir);
-cleanup.onSignals();
-const deadlineMs = benchOptions().runDeadlineMs;
-const deadline = setTimeout(() => {
-  progress(`run deadline (${deadlineMs / 1000} s) passed: stopping`);
-  void cleanup.closeAll().finally(() => process.exit(1));
-}, deadlineMs);
-
-let code = 1;
-try {
-  code = await main(cleanup);
-} catch (e) {
-  process.stderr.write(`bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-} finally {
-  clearTimeout(deadline);
-  await cleanup.closeAll();
-}
-process.exit(code);
+await runBench('bench', benchOptions().runDeadlineMs, main);

@@ -51,6 +51,8 @@ export interface Berth {
   readonly cache: { settled(): Promise<void> };
   /** Scheduled prefetch and pin refresh. */
   readonly schedules: Schedules;
+  /** Committed-blob streams the local store has open (its read budget's share count); undefined for object storage. */
+  openReaders(): number | undefined;
   /** SIGHUP: re-reads the TLS certificate and the htpasswd file. */
   reload(): Promise<void>;
   close(): Promise<void>;
@@ -257,7 +259,8 @@ export async function startBerth(config: Config, logger: Logger, opts: StartOpti
     })();
     return closing;
   };
-  return { server, url, ...(metricsUrl !== undefined ? { metricsUrl } : {}), metrics, fills, cache: cap, schedules, reload, close };
+  const openReaders = (): number | undefined => store.readers;
+  return { server, url, ...(metricsUrl !== undefined ? { metricsUrl } : {}), metrics, fills, cache: cap, schedules, openReaders, reload, close };
 }
 
 /** Sweeps leftover temp files and builds the LRU order of what is stored. */

@@ -83,6 +83,11 @@ export class FsBlobStore implements BlobStore {
     this.layout = layoutOf(root);
   }
 
+  /** Committed-blob streams open now: the read budget is shared among them (tests check it returns to 0). */
+  get readers(): number {
+    return this.openReaders;
+  }
+
   async init(): Promise<void> {
     for (const d of [this.layout.blobs, this.layout.tmp, this.layout.meta, this.layout.state]) await mkdir(d, { recursive: true });
   }

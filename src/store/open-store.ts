@@ -9,7 +9,13 @@ import { FsBlobStore, type StoreHooks } from './fs-blob-store.js';
 import type { Layout } from './paths.js';
 
 /** A blob store with a local directory for spool files, manifest media types and state. */
-export type NodeBlobStore = BlobStore & { readonly layout: Layout; init(): Promise<void>; close?(): Promise<void> };
+export type NodeBlobStore = BlobStore & {
+  readonly layout: Layout;
+  /** Committed-blob streams open on the local disk (FsBlobStore's read budget); absent for object storage. */
+  readonly readers?: number;
+  init(): Promise<void>;
+  close?(): Promise<void>;
+};
 
 export interface OpenStoreEvents extends StoreHooks {
   /** An object-storage request failed for another reason than "not found". */

@@ -6,6 +6,8 @@ export interface Fault {
   path: RegExp;
   /** Apply to the first N matching requests only, then pass through; forever when absent. */
   times?: number;
+  /** Apply to a matching request with this probability (0..1), drawn from the set's random source; always when absent. */
+  chance?: number;
   /** Answer with this status without forwarding. */
   status?: number;
   /** Headers of the `status` answer. */
@@ -77,6 +79,9 @@ interface Entry {
 export class FaultSet {
   private entries: Entry[] = [];
 
+  /** `random` decides `chance` faults; pass a seeded one to replay a run. */
+  constructor(private readonly random: () => number = Math.random) {}
+
   add(fault: Fault): FaultHandle {
     const e: Entry = { fault, hits: 0 };
     this.entries.push(e);
@@ -108,6 +113,7 @@ export class FaultSet {
       f.path.lastIndex = 0;
       if (!f.path.test(path)) continue;
       if (f.times !== undefined && e.hits >= f.times) continue;
+      if (f.chance !== undefined && !(this.random() < f.chance)) continue;
       e.hits++;
       return f;
     }
@@ -117,6 +123,6 @@ export class FaultSet {
 
 /** Short label for the request log. */
 export function faultLabel(f: Fault): string {
-  const keys = Object.keys(f).filter((k) => !['method', 'path', 'times', 'headers', 'body'].includes(k));
+  const keys = Object.keys(f).filter((k) => !['method', 'path', 'times', 'chance', 'headers', 'body'].includes(k));
   return keys.join('+');
 }

@@ -42,6 +42,8 @@ export async function pumpBody(src: Readable, res: ServerResponse, plan: BodyPla
   let sent = 0;
   const slice = plan.pacers.length ? Math.min(...plan.pacers.map((p) => p.sliceSize())) : Infinity;
   const cut = async (): Promise<void> => {
+    // Destroyed before its end (and, at cutAt 0, before anyone iterated it) an undici body emits an abort error; unheard it would crash the process.
+    src.on('error', () => undefined);
     src.destroy();
     if (plan.cutMode === 'reset') {
       closeAfterFlush(res);

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { Agent, request } from 'undici';
 import { makeImageSpec, pushImage, type ImageFixture } from './images.js';
+import { seededRandom } from './prng.js';
 import { rateLimitFault, startFaultProxy, type FaultProxy } from './proxy.js';
 import { startRegistry, type Registry } from './registry.js';
 import { RegistryClient } from './registry-client.js';
@@ -113,6 +114,17 @@ describe('fault proxy', () => {
     assert.ok(r.error, 'short body must be an error');
   });
 
+  test('a cut at byte 0 sends the headers, breaks the body before its first byte, and the proxy lives on', async () => {
+    for (const [path, url] of [[/\/blobs\//, blobUrl], [/\/manifests\//, `${proxy.url}/v2/${img.repo}/manifests/${img.digest}`]] as const) {
+      proxy.fault({ path, resetAfterBytes: 0, times: 1 });
+      const r = await fetchUntilError(url);
+      assert.ok(r.declared > 0);
+      assert.equal(r.received, 0);
+      assert.ok(r.error, 'an empty body must be an error');
+    }
+    assert.equal((await fetchBody(blobUrl)).digest, layerDigest, 'the proxy still serves');
+  });
+
   test('stallAfterBytes stops sending but keeps the connection open', async () => {
     proxy.fault({ path: /\/blobs\//, stallAfterBytes: 100_000 });
     const stalled = fetchUntilError(blobUrl, 400);
@@ -170,5 +182,25 @@ describe('fault proxy', () => {
     assert.equal(rec.fault, 'hang');
     ac.abort();
     await assert.rejects(hung);
+  });
+
+  test('a fault with a chance hits that share of matching requests, the same ones again from the same seed', async () => {
+    const seeded = await startFaultProxy(reg.url, { random: seededRandom(7).next });
+    try {
+      const handle = seeded.fault({ method: 'GET', path: /^\/v2\/$/, status: 503, chance: 0.25 });
+      const statuses: number[] = [];
+      for (let i = 0; i < 100; i++) {
+        const res = await request(`${seeded.url}/v2/`);
+        await res.body.dump();
+        statuses.push(res.statusCode);
+      }
+      const replay = seededRandom(7);
+      const expected = statuses.map(() => (replay.next() < 0.25 ? 503 : 200));
+      assert.deepEqual(statuses, expected);
+      assert.equal(handle.hits, expected.filter((s) => s === 503).length);
+      assert.ok(handle.hits >= 10 && handle.hits <= 40, `${handle.hits} of 100 hit`);
+    } finally {
+      await seeded.close();
+    }
   });
 });

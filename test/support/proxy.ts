@@ -35,6 +35,8 @@ export interface FaultProxyOptions {
   /** Global bandwidth cap over all responses (benchmarks). */
   bytesPerSec?: number;
   port?: number;
+  /** Decides faults with a `chance` (default Math.random); a seeded source replays a run. */
+  random?: () => number;
 }
 
 const HOP = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'expect'];
@@ -59,7 +61,7 @@ function matches(r: ProxyRecord, method: string | undefined, path: RegExp): bool
  */
 export class FaultProxy extends EventEmitter {
   readonly requests: ProxyRecord[] = [];
-  readonly faults = new FaultSet();
+  readonly faults: FaultSet;
   port = 0;
   private readonly server = createServer((req, res) => void this.handle(req, res));
   private readonly agent = new Agent({ headersTimeout: 0, bodyTimeout: 0, connect: { timeout: 5_000 } });
@@ -70,6 +72,9 @@ export class FaultProxy extends EventEmitter {
 
   constructor(targetUrl: string, opts: FaultProxyOptions = {}) {
     super();
+    // Every waitForBytes/waitForRequest caller listens until its condition holds; load tests have many.
+    this.setMaxListeners(0);
+    this.faults = new FaultSet(opts.random);
     this.target = new URL(targetUrl);
     this.port = opts.port ?? 0;
     this.setBandwidth(opts.bytesPerSec);
