@@ -35,7 +35,7 @@ import { Breaker, type BreakerState } from './upstream/breaker.js';
 import { UpstreamProbe } from './upstream/reachability.js';
 import { RegistryClient } from './upstream/registry-client.js';
 import { poolFromConfig } from './upstream/credential-pool.js';
-import { quotaEvents } from './observability/quota-events.js';
+import { quotaEvents } from './upstream/quota-events.js';
 import { setUpStatus } from './http/status-setup.js';
 import { Router } from './upstream/router.js';
 import { berthVersion } from './version.js';

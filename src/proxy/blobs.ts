@@ -8,20 +8,10 @@ import type { Digest } from '../oci/digest.js';
 import type { BlobStore, ByteRange } from '../store/blob-store.js';
 import type { Outcome, Upstream } from '../upstream/types.js';
 import type { Fills } from './fill/fills.js';
+import type { BlobOutcome, CacheStatus } from './blob-source.js';
 import { passThrough } from './pass-through.js';
 
-export type CacheStatus = 'HIT' | 'MISS' | 'COALESCED' | 'STALE';
-
-export interface BlobSource {
-  readonly size: number;
-  readonly cache: CacheStatus;
-  /** Opens the bytes (or a range of them); call once, only for GET. */
-  open(range?: ByteRange): Promise<Readable>;
-  /** Releases what the source holds when it will not be opened (an unsatisfiable range). */
-  discard?(): void;
-}
-
-export type BlobOutcome = Outcome<BlobSource>;
+export type { BlobOutcome, BlobSource, CacheStatus } from './blob-source.js';
 
 export class PullThroughBlobs {
   constructor(

@@ -13,7 +13,7 @@ import type { TagEntry, TagIndex, TagKey } from '../store/tag-index.js';
 import { unreachable } from '../upstream/error-cause.js';
 import type { Failure, Outcome, Upstream } from '../upstream/types.js';
 import { SingleFlight } from '../util/single-flight.js';
-import type { CacheStatus } from './blobs.js';
+import type { CacheStatus } from './blob-source.js';
 import type { FillClaim } from './fill/fill.js';
 
 export interface TagAnswer {

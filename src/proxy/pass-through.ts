@@ -13,7 +13,7 @@ import { detailOf } from '../upstream/cause-detail.js';
 import { unreachable } from '../upstream/error-cause.js';
 import type { Outcome, Upstream } from '../upstream/types.js';
 import { discard } from '../util/discard.js';
-import type { BlobSource } from './blobs.js';
+import type { BlobSource } from './blob-source.js';
 
 class Verified extends Transform {
   private readonly check: DigestCheck;

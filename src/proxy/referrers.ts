@@ -15,7 +15,7 @@ import type { TagEntry, TagIndex, TagKey } from '../store/tag-index.js';
 import { causeOf, unreachable } from '../upstream/error-cause.js';
 import type { Outcome, Upstream } from '../upstream/types.js';
 import { SingleFlight } from '../util/single-flight.js';
-import type { CacheStatus } from './blobs.js';
+import type { CacheStatus } from './blob-source.js';
 import type { PullThroughManifests } from './manifests.js';
 
 /** Upper bound on followed `Link: rel="next"` pages; a longer list is served truncated. */

@@ -3,9 +3,9 @@
  * remaining quota per credential (labelled by its configured name), resting credentials, and the
  * quota floor being crossed. Constant log messages; never a secret.
  */
-import type { PoolEvents } from '../upstream/credential-pool.js';
-import type { Logger } from './logger.js';
-import type { Metrics } from './metrics.js';
+import type { PoolEvents } from './credential-pool.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
 
 export function quotaEvents(upstream: string, metrics: Metrics, logger: Logger): PoolEvents {
   metrics.quotaBelowFloor.set({ upstream }, 0);
