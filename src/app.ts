@@ -48,7 +48,7 @@ export interface Berth {
   readonly metrics: Metrics;
   readonly fills: Fills;
   /** Size cap: settles once no eviction pass is running (in the primary, with workers). */
-  readonly cache: { settled(): Promise<void> };
+  readonly cache: { settled(): Promise<void>; readonly inUse: { readonly size: number } };
   /** Scheduled prefetch and pin refresh. */
   readonly schedules: Schedules;
   /** Committed-blob streams the local store has open (its read budget's share count); undefined for object storage. */

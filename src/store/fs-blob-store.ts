@@ -85,7 +85,7 @@ export class FsBlobStore implements BlobStore {
 
   /** Committed-blob streams open now: the read budget is shared among them (tests check it returns to 0). */
   get readers(): number {
-    return this.openReaders;
+    return this.readPool.readers;
   }
 
   async init(): Promise<void> {

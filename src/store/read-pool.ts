@@ -42,6 +42,11 @@ export class ReadPool {
     };
   }
 
+  /** Readers serving now (tests check that it returns to 0). */
+  get readers(): number {
+    return this.active;
+  }
+
   /** The buffer size for the readers active now: two each within the budget. */
   get size(): number {
     const fair = this.budget / (2 * Math.max(1, this.active));
