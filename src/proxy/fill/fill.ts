@@ -8,71 +8,15 @@ import type { Readable } from 'node:stream';
 import type { Digest } from '../../oci/digest.js';
 import { DigestMismatchError, type BlobStore, type BlobWriter, type ByteRange, type PartialReader } from '../../store/blob-store.js';
 import { unreachable } from '../../upstream/error-cause.js';
-import type { Failure, Upstream } from '../../upstream/types.js';
+import type { Upstream } from '../../upstream/types.js';
 import { discard } from '../../util/discard.js';
-import { FillProgress, type ProgressView } from './progress.js';
+import type { FetchPolicy, FillClaim, FillHooks, FillOptions, FillRefusal, FillResult, FillStatus } from './contract.js';
+import { FillProgress } from './progress.js';
 import { FollowingReader } from './reader.js';
-import type { Permits } from './permits.js';
 import { fetchRanged } from './ranged-fetch.js';
 import { fetchStream, StoreWriteError } from './stream-fetch.js';
 
-/** Why a fill produced nothing to read: an upstream answer, or a store that cannot take the bytes. */
-export type FillRefusal = Failure | { readonly kind: 'store-unavailable'; readonly cause: string };
-
-export type FillResult = 'committed' | 'failed' | 'uncached';
-
-export interface FillOptions {
-  readonly maxResumes: number;
-  readonly totalTimeoutMs: number;
-  /** Whether the store has room for this many more bytes; a blob that cannot fit is not begun. */
-  readonly room?: (bytes: number) => Promise<boolean>;
-  /** Cluster-wide single flight: waits while another node fills this digest (see FillClaim). */
-  readonly claim?: (digest: Digest) => Promise<FillClaim>;
-  /** Aborts the fill (shutdown). */
-  readonly signal?: AbortSignal;
-}
-
-/** How one upstream's blobs are fetched: its connection cap, and when to split a blob into ranges. */
-export interface FetchPolicy {
-  readonly permits: Permits;
-  /** Blobs at least this big are fetched as parallel ranges... */
-  readonly minSize: number;
-  /** ...over this many connections (1: never split). */
-  readonly connections: number;
-}
-
-/**
- * The right to fill a digest: `owner` fills and then releases (telling waiting nodes whether it
- * committed), and may `publish` its spool so others follow it; `stored` means another node
- * committed it meanwhile; `follow` means another worker of this node is filling it: its spool is
- * read as it grows, with its progress, and `settled` tells whether it was committed.
- */
-export type FillClaim =
-  | { readonly kind: 'owner'; release(committed: boolean): Promise<void>; publish?(spool: string, progress: ProgressView): void }
-  | { readonly kind: 'stored'; readonly size: number }
-  | {
-      readonly kind: 'follow';
-      readonly size: number;
-      readonly progress: ProgressView;
-      readonly settled: Promise<boolean>;
-      open(): Promise<PartialReader | undefined>;
-    };
-
-export interface FillHooks {
-  onBytes(n: number): void;
-  /** How many upstream connections the fill used, once its bytes are all in. */
-  onConnections(n: number): void;
-  onResume(): void;
-  /** The store refused or failed a write; the blob is served uncached or the fill fails. */
-  onStoreError(cause: string): void;
-}
-
-/** A running fill as the status page shows it. */
-export interface FillStatus {
-  readonly digest: string;
-  readonly written: number;
-  readonly size: number;
-}
+export type { FetchPolicy, FillClaim, FillHooks, FillOptions, FillRefusal, FillResult, FillStatus } from './contract.js';
 
 const message = (err: unknown, fallback: string): string => (err instanceof Error ? err.message : fallback);
 
