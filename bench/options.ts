@@ -28,8 +28,8 @@ export interface BenchOptions {
   warmRounds: number;
   manyRounds: number;
   manyClients: number;
-  /** BENCH_ONLY=warm: only the warm data-plane cases (with --workers 1 and the default). */
-  only: 'warm' | undefined;
+  /** BENCH_ONLY=warm: only the warm data-plane cases (with --workers 1 and the default); =ranged: only the capped-upstream cold pulls. */
+  only: 'warm' | 'ranged' | undefined;
 }
 
 export function positive(name: string): number | undefined {
@@ -63,7 +63,7 @@ export function benchOptions(): BenchOptions {
     warmRounds: 5,
     manyRounds: quick ? 1 : 3,
     manyClients: 200,
-    only: process.env.BENCH_ONLY === 'warm' ? 'warm' : undefined,
+    only: process.env.BENCH_ONLY === 'warm' || process.env.BENCH_ONLY === 'ranged' ? process.env.BENCH_ONLY : undefined,
   };
 }
 

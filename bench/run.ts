@@ -37,20 +37,20 @@ async function main(cleanup: Cleanup): Promise<number> {
   const stage = await buildStage(cleanup, opts);
   const ctx: Ctx = { opts, cleanup, stage, results: emptyResults() };
 
-  if (opts.only !== 'warm') {
+  if (opts.only === undefined) {
     await directBaseline(ctx);
     for (const kind of MIRRORS) await singleMirror(ctx, kind);
     for (const n of opts.concurrency) {
       for (const kind of MIRRORS) await concurrentCold(ctx, kind, n);
     }
   }
-  for (const workers of [1, undefined]) await warmDataPlane(ctx, workers);
+  if (opts.only !== 'ranged') for (const workers of [1, undefined]) await warmDataPlane(ctx, workers);
 
   const rangedRows = opts.only === 'warm' ? [] : await rangedCold(ctx);
 
   // Interrupted (signal or deadline): what was measured is incomplete; write no report.
   if (cleanup.stopping) return 130;
-  const rows = opts.only === 'warm' ? warmRows(ctx) : [...buildRows(ctx), ...rangedRows, ...warmRows(ctx)];
+  const rows = opts.only === 'warm' ? warmRows(ctx) : opts.only === 'ranged' ? rangedRows : [...buildRows(ctx), ...rangedRows, ...warmRows(ctx)];
   const elapsed = (performance.now() - started) / 1000;
   const markdown = renderReport({
     title: `berth benchmark${opts.quick ? ' (quick)' : ''}`,
@@ -61,7 +61,8 @@ async function main(cleanup: Cleanup): Promise<number> {
     notes: [...notes(ctx, elapsed), loadNote(loadBefore, host.nproc)],
   });
   process.stdout.write(`\n${markdownTable(rows)}\n\n`);
-  const path = await writeResult(opts.quick ? 'latest-quick.md' : 'latest.md', markdown);
+  const name = `${opts.only ? `latest-${opts.only}` : 'latest'}${opts.quick ? '-quick' : ''}.md`;
+  const path = await writeResult(name, markdown);
   progress(`report written to ${path}`);
   return ctx.results.errors.size > 0 ? 1 : 0;
 }
