@@ -12,15 +12,21 @@ export interface Subscription {
   close(): void;
 }
 
+interface Channel {
+  readonly listeners: Set<Listener>;
+  /** Settles once Redis confirmed the subscription (or refused it). */
+  readonly ready: Promise<void>;
+}
+
 export class Notifier {
-  private readonly listeners = new Map<string, Set<Listener>>();
+  private readonly channels = new Map<string, Channel>();
 
   constructor(
     private readonly publisher: Redis,
     private readonly subscriber: Redis,
   ) {
     subscriber.on('message', (channel: string, message: string) => {
-      for (const l of this.listeners.get(channel) ?? []) l(message);
+      for (const l of this.channels.get(channel)?.listeners ?? []) l(message);
     });
   }
 
@@ -28,7 +34,11 @@ export class Notifier {
     await this.publisher.publish(channel, message).catch(() => undefined);
   }
 
-  /** Subscribes (resolving once Redis confirmed, or failed: waiters then rely on polling). */
+  /**
+   * Subscribes, resolving once Redis confirmed (or failed: waiters then rely on polling). A
+   * second listener on a channel waits for the same confirmation: a message published between
+   * its return and the confirmation would otherwise be lost to it.
+   */
   async listen(channel: string): Promise<Subscription> {
     const queue: string[] = [];
     let wake: (() => void) | undefined;
@@ -36,13 +46,13 @@ export class Notifier {
       queue.push(m);
       wake?.();
     };
-    let set = this.listeners.get(channel);
-    if (!set) {
-      set = new Set();
-      this.listeners.set(channel, set);
-      await this.subscriber.subscribe(channel).catch(() => undefined);
+    let ch = this.channels.get(channel);
+    if (!ch) {
+      ch = { listeners: new Set(), ready: this.subscriber.subscribe(channel).then(() => undefined, () => undefined) };
+      this.channels.set(channel, ch);
     }
-    set.add(listener);
+    ch.listeners.add(listener);
+    await ch.ready;
     return {
       next: (timeoutMs) => {
         const queued = queue.shift();
@@ -60,11 +70,11 @@ export class Notifier {
         });
       },
       close: () => {
-        const s = this.listeners.get(channel);
-        if (!s) return;
-        s.delete(listener);
-        if (s.size === 0) {
-          this.listeners.delete(channel);
+        const c = this.channels.get(channel);
+        if (!c) return;
+        c.listeners.delete(listener);
+        if (c.listeners.size === 0) {
+          this.channels.delete(channel);
           void this.subscriber.unsubscribe(channel).catch(() => undefined);
         }
       },
