@@ -107,7 +107,7 @@ export async function startBerth(config: Config, logger: Logger, opts: StartOpti
         config: config.cluster,
         stat: (digest) => store.stat(digest),
         policyOf: (name) => policies.get(name)!,
-        events: { claimed: (result) => metrics.clusterFillClaims.inc({ result }) },
+        events: { claimed: (result) => metrics.clusterFillClaims.inc({ result }), tagLookup: (result) => metrics.clusterTagLookups.inc({ result }) },
       })
     : undefined;
   if (link) await link.tags.load();

@@ -7,7 +7,7 @@ import type { ClusterConfig } from '../config/types.js';
 import type { Digest } from '../oci/digest.js';
 import type { FillClaim } from '../proxy/fill/fill.js';
 import type { BlobInfo } from '../store/blob-store.js';
-import { RedisTagIndex, type TagPolicy } from '../store/redis-tag-index.js';
+import { RedisTagIndex, type TagLookupResult, type TagPolicy } from '../store/redis-tag-index.js';
 import { FillClaims, type FillClaimEvents } from './fill-claims.js';
 import { Leases } from './lease.js';
 import { Notifier } from './notifier.js';
@@ -23,7 +23,7 @@ export interface ClusterDeps {
   readonly config: ClusterConfig;
   readonly stat: (digest: Digest) => Promise<BlobInfo | undefined>;
   readonly policyOf: (upstream: string) => TagPolicy;
-  readonly events: FillClaimEvents;
+  readonly events: FillClaimEvents & { tagLookup(result: TagLookupResult): void };
 }
 
 export async function openCluster(deps: ClusterDeps): Promise<Cluster> {
@@ -36,7 +36,7 @@ export async function openCluster(deps: ClusterDeps): Promise<Cluster> {
   });
   const leases = new Leases(redis, config.keyPrefix, nodeId);
   const notifier = new Notifier(redis, subscriber);
-  const tags = new RedisTagIndex(redis, leases, notifier, { prefix: config.keyPrefix, policyOf: deps.policyOf, resolveLeaseMs: 5_000 });
+  const tags = new RedisTagIndex(redis, leases, notifier, { prefix: config.keyPrefix, policyOf: deps.policyOf, resolveLeaseMs: 5_000, looked: deps.events.tagLookup });
   const claims = new FillClaims(leases, notifier, deps.stat, { leaseTtlMs: config.leaseTtlMs, waitTimeoutMs: config.waitTimeoutMs, prefix: config.keyPrefix }, deps.events);
   return {
     tags,

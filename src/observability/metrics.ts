@@ -39,6 +39,7 @@ export interface Metrics {
   readonly tlsCertExpiry: Gauge;
   readonly breakerState: Gauge<'upstream'>;
   readonly clusterFillClaims: Counter<'result'>;
+  readonly clusterTagLookups: Counter<'result'>;
   readonly objectStorageErrors: Counter<'op'>;
   readonly localCacheRequests: Counter<'result'>;
 }
@@ -82,6 +83,7 @@ export function createMetrics(withProcessMetrics = true): Metrics {
     evictions: new Counter({ name: 'berth_cache_evictions_total', help: 'Blobs evicted to stay under the size cap.', registers }),
     storageWriteErrors: new Counter({ name: 'berth_storage_write_errors_total', help: 'Writes to the store that failed (disk full, read-only); content was passed through uncached.', registers }),
     clusterFillClaims: new Counter({ name: 'berth_cluster_fill_claims_total', help: 'Cluster fill claims by result: owner (this node fills), stored (another node filled it), unavailable (Redis down), timeout.', labelNames: ['result'], registers }),
+    clusterTagLookups: new Counter({ name: 'berth_cluster_tag_lookups_total', help: 'Tag lookups that missed the shared index, by how they ended: resolve (this node asks upstream), found, notified (another node answered), gave_up (its resolve failed), timeout (waited out the lease), unavailable (Redis down).', labelNames: ['result'], registers }),
     objectStorageErrors: new Counter({ name: 'berth_object_storage_errors_total', help: 'Object storage requests that failed (other than not found), by operation.', labelNames: ['op'], registers }),
     localCacheRequests: new Counter({ name: 'berth_local_cache_requests_total', help: 'Blob reads through the local disk cache in front of object storage, by result (hit, miss).', labelNames: ['result'], registers }),
     breakerState: new Gauge({ name: 'berth_upstream_breaker_state', help: 'Circuit breaker per upstream: 0 closed, 1 half-open (probing), 2 open (not dialled).', labelNames: ['upstream'], aggregator: 'max', registers }),

@@ -62,7 +62,13 @@ export class PullThroughManifests {
     const fresh = (e: TagEntry | undefined): e is TagEntry => e !== undefined && this.now() - e.fetchedAt < policy.tagTtlMs;
     let cached = this.tags.get(key);
     // Several nodes: another one may have resolved the tag since this node last saw it.
-    if (this.tags.lookup && !fresh(cached)) cached = (await this.tags.lookup(key)) ?? cached;
+    if (this.tags.lookup && !fresh(cached)) {
+      const shared = await this.tags.lookup(key);
+      // This node's own resolution may have finished while the lookup was out (its flight is
+      // gone by now): read the local answer again, or a second flight would go upstream.
+      const local = this.tags.get(key);
+      cached = fresh(local) ? local : (shared ?? cached);
+    }
     if (fresh(cached)) {
       this.events.cache('tag', 'hit');
       return { kind: 'found', value: { entry: cached, cache: 'HIT' } };
@@ -160,6 +166,8 @@ export class PullThroughManifests {
     if (f.kind === 'absent') {
       this.tags.deleteTag(key.upstream, key.repository, key.tag);
       if (policy.negativeTtlMs > 0) this.negative.set(negKey, true, { ttl: policy.negativeTtlMs });
+    } else {
+      this.tags.abandon?.(key);
     }
     return f;
   }

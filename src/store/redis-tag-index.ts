@@ -10,6 +10,7 @@ import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import type { Leases, Lease } from '../cluster/lease.js';
 import type { Notifier } from '../cluster/notifier.js';
+import { SingleFlight } from '../util/single-flight.js';
 import type { TagEntry, TagIndex, TagKey } from './tag-index.js';
 
 export interface TagPolicy {
@@ -24,7 +25,15 @@ export interface RedisTagIndexOptions {
   readonly resolveLeaseMs: number;
   readonly now?: () => number;
   readonly maxEntries?: number;
+  /** How a lookup that missed the shared entry ended. */
+  readonly looked?: (result: TagLookupResult) => void;
 }
+
+/**
+ * resolve: this node took the lease; found: another node's answer was read; notified: it came
+ * with the message; gave_up: the resolver failed; timeout: waited out the lease; unavailable: no Redis.
+ */
+export type TagLookupResult = 'resolve' | 'found' | 'notified' | 'gave_up' | 'timeout' | 'unavailable';
 
 function isEntry(v: unknown): v is TagEntry {
   if (typeof v !== 'object' || v === null) return false;
@@ -42,12 +51,16 @@ function parse(text: string | null | undefined): TagEntry | undefined {
   }
 }
 
+/** How often a waiting node re-reads the shared entry if no message came. */
+const RECHECK_MS = 250;
+
 const tagOf = (upstream: string, repository: string, tag: string): string => `${upstream}\n${repository}\n${tag}`;
 const localKey = (k: TagKey): string => `${tagOf(k.upstream, k.repository, k.tag)}\n${k.accept}`;
 
 export class RedisTagIndex implements TagIndex {
   private readonly map: LRUCache<string, TagEntry>;
   private readonly resolving = new Map<string, Lease>();
+  private readonly lookups = new SingleFlight<TagEntry | undefined>();
   private readonly now: () => number;
 
   constructor(
@@ -72,25 +85,50 @@ export class RedisTagIndex implements TagIndex {
     return this.map.get(localKey(key));
   }
 
-  async lookup(key: TagKey): Promise<TagEntry | undefined> {
+  /** Concurrent lookups of one key on this node share one conversation with Redis. */
+  lookup(key: TagKey): Promise<TagEntry | undefined> {
+    return this.lookups.run(localKey(key), () => this.lookupShared(key)).promise;
+  }
+
+  private async lookupShared(key: TagKey): Promise<TagEntry | undefined> {
     const lk = localKey(key);
     const shared = await this.read(key);
     if (shared === 'error') return undefined;
     if (shared && this.fresh(key.upstream, shared)) return shared;
     if (this.resolving.has(lk)) return shared;
+    const deadline = this.now() + this.opts.resolveLeaseMs;
+    // Subscribed (confirmed) before every read below: a "set" published after a read reaches us.
     const sub = await this.notifier.listen(this.channel(key));
+    const ended = (result: TagLookupResult, entry: TagEntry | undefined): TagEntry | undefined => {
+      this.opts.looked?.(result);
+      return entry;
+    };
     try {
-      const got = await this.leases.tryAcquire(`tag:${lk}`, this.opts.resolveLeaseMs);
-      if (got.kind === 'acquired') {
-        this.resolving.set(lk, got.lease);
-        const timer = setTimeout(() => this.release(lk), this.opts.resolveLeaseMs);
-        timer.unref();
-        return shared;
+      let known = shared;
+      for (;;) {
+        const got = await this.leases.tryAcquire(`tag:${lk}`, this.opts.resolveLeaseMs);
+        if (got.kind === 'unavailable') return ended('unavailable', known);
+        // Another node may have resolved the tag and let go of its lease since the first read.
+        const now = await this.read(key);
+        known = now === 'error' ? known : (now ?? known);
+        if (known && this.fresh(key.upstream, known)) {
+          if (got.kind === 'acquired') void got.lease.release();
+          return ended('found', known);
+        }
+        if (got.kind === 'acquired') {
+          this.hold(lk, got.lease);
+          return ended('resolve', known);
+        }
+        const left = deadline - this.now();
+        if (left <= 0) return ended('timeout', known);
+        // A lost message costs one poll interval, not the whole lease.
+        const message = await sub.next(Math.min(left, RECHECK_MS));
+        if (message === undefined) continue;
+        const sent = parse(message);
+        if (!sent) return ended('gave_up', known);
+        this.map.set(lk, sent);
+        return ended('notified', sent);
       }
-      if (got.kind === 'unavailable') return shared;
-      await sub.next(this.opts.resolveLeaseMs);
-      const after = await this.read(key);
-      return after === 'error' ? shared : (after ?? shared);
     } finally {
       sub.close();
     }
@@ -101,17 +139,29 @@ export class RedisTagIndex implements TagIndex {
     this.map.set(lk, entry);
     const p = this.opts.policyOf(key.upstream);
     const h = this.hashKey(key.upstream, key.repository, key.tag);
+    const json = JSON.stringify(entry);
+    // One round trip: the waiting nodes get the entry with the message, after it is readable.
+    const done = (): void => this.release(lk);
     this.redis
       .multi()
-      .hset(h, key.accept, JSON.stringify(entry))
+      .hset(h, key.accept, json)
       .pexpire(h, Math.max(1, p.tagTtlMs + p.maxStaleMs))
+      .publish(this.channel(key), json)
       .exec()
-      .then(() => this.finish(key), () => this.finish(key));
+      .then(done, done);
+  }
+
+  abandon(key: TagKey): void {
+    const lk = localKey(key);
+    if (!this.resolving.has(lk)) return;
+    this.release(lk);
+    void this.notifier.publish(this.channel(key), 'failed');
   }
 
   delete(key: TagKey): void {
     this.map.delete(localKey(key));
-    this.redis.hdel(this.hashKey(key.upstream, key.repository, key.tag), key.accept).then(() => this.finish(key), () => this.finish(key));
+    const done = (): void => this.abandon(key);
+    this.redis.hdel(this.hashKey(key.upstream, key.repository, key.tag), key.accept).then(done, done);
   }
 
   deleteTag(upstream: string, repository: string, tag: string): void {
@@ -163,11 +213,13 @@ export class RedisTagIndex implements TagIndex {
     }
   }
 
-  /** The shared entry changed: let go of this node's resolve lease and wake the waiting nodes. */
-  private finish(key: TagKey): void {
-    const lk = localKey(key);
-    if (this.resolving.has(lk)) this.release(lk);
-    void this.notifier.publish(this.channel(key), 'set');
+  private hold(lk: string, lease: Lease): void {
+    this.resolving.set(lk, lease);
+    // The caller's resolution never came back (it threw): the lease must not outlive its TTL here.
+    const timer = setTimeout(() => {
+      if (this.resolving.get(lk) === lease) this.release(lk);
+    }, this.opts.resolveLeaseMs);
+    timer.unref();
   }
 
   private release(lk: string): void {

@@ -30,6 +30,8 @@ export interface TagIndex {
    */
   lookup?(key: TagKey): Promise<TagEntry | undefined>;
   set(key: TagKey, entry: TagEntry): void;
+  /** Resolving the tag failed (not "absent"): whoever waits on this node's answer stops waiting. */
+  abandon?(key: TagKey): void;
   delete(key: TagKey): void;
   /** Drops every accept-variant of a tag (the upstream said it no longer exists). */
   deleteTag(upstream: string, repository: string, tag: string): void;
