@@ -158,7 +158,7 @@ export async function startBerth(config: Config, logger: Logger, opts: StartOpti
     cache: (kind, result) => metrics.cacheRequests.inc({ kind, result }),
     stale: (upstream, reason) => metrics.staleServed.inc({ upstream, reason }),
     storeError: storeWriteFailed,
-  }, Date.now, link?.claims.claimer('manifest'));
+  }, Date.now, link ? link.claims.claimer('manifest') : cluster?.claim);
   const referrers = new PullThroughReferrers(manifests, manifestStore, tags, (name) => policies.get(name)!, {
     cache: (result) => metrics.cacheRequests.inc({ kind: 'referrers', result }),
     stale: (upstream, reason) => metrics.staleServed.inc({ upstream, reason }),

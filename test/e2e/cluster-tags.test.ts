@@ -89,4 +89,17 @@ describe('tags and manifests over three nodes', () => {
     for (const n of nodes) timeouts += await nodeMetric(n, 'berth_cluster_tag_lookups_total', { result: 'timeout' });
     assert.equal(timeouts, 0, 'tag lookups that waited out the lease');
   });
+
+  test('concurrent requests for a manifest by digest on every node: one upstream GET for the cluster', async () => {
+    const image = await pushImage(rig.registry.url, 'team/bydigest', '1.0', makeImageSpec({ seed: 'cluster-by-digest', layerSizes: [2 * KiB], mediaTypeFamily: 'docker' }));
+    rig.proxy.reset();
+    const path = `/v2/${image.repo}/manifests/${image.digest}`;
+    const answers = await Promise.all(Array.from({ length: 24 }, (_, i) => call(`${nodes[i % 3]!.url}${path}`, { headers: { accept: ALL_ACCEPT } })));
+    for (const r of answers) {
+      assert.equal(r.status, 200);
+      assert.ok(r.body.equals(image.manifest), 'the manifest, byte for byte');
+      assert.equal(r.headers['content-type'], image.mediaType);
+    }
+    assert.equal(rig.proxy.count('GET', escape(`/manifests/${image.digest}`)), 1, 'upstream GETs of the manifest');
+  });
 });
