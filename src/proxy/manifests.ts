@@ -9,7 +9,7 @@ import type { UpstreamConfig } from '../config/types.js';
 import { digestOf, parseDigest, type Digest } from '../oci/digest.js';
 import { KNOWN_MANIFEST_TYPES, accepts, sniffManifestType, upstreamAccept } from '../oci/media-types.js';
 import type { ManifestStore, StoredManifest } from '../store/manifest-store.js';
-import type { TagEntry, TagIndex, TagKey } from '../store/tag-index.js';
+import { answerFor, type TagEntry, type TagIndex, type TagKey } from '../store/tag-index.js';
 import { unreachable } from '../upstream/error-cause.js';
 import type { Failure, Outcome, Upstream } from '../upstream/types.js';
 import { SingleFlight } from '../util/single-flight.js';
@@ -60,13 +60,13 @@ export class PullThroughManifests {
     const { key, negKey, flightKey } = keysOf(upstream, repository, tag, accept);
     const policy = this.policyOf(upstream.name);
     const fresh = (e: TagEntry | undefined): e is TagEntry => e !== undefined && this.now() - e.fetchedAt < policy.tagTtlMs;
-    let cached = this.tags.get(key);
+    let cached = this.cachedAnswer(key, fresh);
     // Several nodes: another one may have resolved the tag since this node last saw it.
     if (this.tags.lookup && !fresh(cached)) {
       const shared = await this.tags.lookup(key);
       // This node's own resolution may have finished while the lookup was out (its flight is
       // gone by now): read the local answer again, or a second flight would go upstream.
-      const local = this.tags.get(key);
+      const local = this.cachedAnswer(key, fresh);
       cached = fresh(local) ? local : (shared ?? cached);
     }
     if (fresh(cached)) {
@@ -107,6 +107,13 @@ export class PullThroughManifests {
   async refresh(upstream: Upstream, repository: string, tag: string, accept: readonly string[]): Promise<Outcome<TagEntry>> {
     const { key, negKey, flightKey } = keysOf(upstream, repository, tag, accept);
     return this.tagFlights.run(flightKey, () => this.resolve(upstream, key, negKey, this.policyOf(upstream.name))).promise;
+  }
+
+  /** Only an exact miss looks at the tag's other Accept lists. */
+  private cachedAnswer(key: TagKey, fresh: (e: TagEntry) => boolean): TagEntry | undefined {
+    const exact = this.tags.get(key);
+    if (exact && fresh(exact)) return exact;
+    return answerFor(key, exact, this.tags.variants(key.upstream, key.repository, key.tag), fresh);
   }
 
   private acceptedVariant(key: TagKey, accept: readonly string[]): TagEntry | undefined {

@@ -1,6 +1,7 @@
 /**
  * The tag index shared by every node through Redis: one hash per tag (field = accepted types,
- * value = the entry as JSON) that expires tagTtl + maxStale after its last update. A local LRU
+ * value = the entry as JSON) that expires tagTtl + maxStale after its last update. A lookup
+ * reads the whole hash: another Accept list's answer serves a request that names its type. A local LRU
  * mirrors what this node has seen, for the synchronous reads; `lookup` asks Redis when the
  * local copy is missing or stale, so a tag resolved on one node is fresh on all of them.
  * Resolution is single-flight across the cluster: a node that finds the shared entry missing
@@ -11,7 +12,7 @@ import { LRUCache } from 'lru-cache';
 import type { Leases, Lease } from '../cluster/lease.js';
 import type { Notifier } from '../cluster/notifier.js';
 import { SingleFlight } from '../util/single-flight.js';
-import type { TagEntry, TagIndex, TagKey } from './tag-index.js';
+import { answerFor, type TagEntry, type TagIndex, type TagKey } from './tag-index.js';
 
 export interface TagPolicy {
   readonly tagTtlMs: number;
@@ -203,14 +204,23 @@ export class RedisTagIndex implements TagIndex {
     return this.now() - e.fetchedAt < this.opts.policyOf(upstream).tagTtlMs;
   }
 
+  /** Every Accept list's entry of the tag, mirrored locally; the answer for this request's list. */
   private async read(key: TagKey): Promise<TagEntry | undefined | 'error'> {
+    let fields: Record<string, string>;
     try {
-      const e = parse(await this.redis.hget(this.hashKey(key.upstream, key.repository, key.tag), key.accept));
-      if (e) this.map.set(localKey(key), e);
-      return e;
+      fields = await this.redis.hgetall(this.hashKey(key.upstream, key.repository, key.tag));
     } catch {
       return 'error';
     }
+    const variants: Array<{ accept: string; entry: TagEntry }> = [];
+    for (const [accept, text] of Object.entries(fields)) {
+      const entry = parse(text);
+      if (!entry) continue;
+      variants.push({ accept, entry });
+      this.map.set(localKey({ ...key, accept }), entry);
+    }
+    const exact = variants.find((v) => v.accept === key.accept)?.entry;
+    return answerFor(key, exact, variants, (e) => this.fresh(key.upstream, e));
   }
 
   private hold(lk: string, lease: Lease): void {

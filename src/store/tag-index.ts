@@ -43,6 +43,26 @@ export interface TagIndex {
   close(): Promise<void>;
 }
 
+/**
+ * The cached answer for a request: its own Accept list's entry while fresh, else the newest
+ * fresh entry resolved for another Accept list whose manifest type this request names (a
+ * containerd client takes what a Docker client resolved). Else its own entry, fresh or not.
+ */
+export function answerFor(
+  key: TagKey,
+  exact: TagEntry | undefined,
+  variants: Iterable<{ readonly accept: string; readonly entry: TagEntry }>,
+  fresh: (e: TagEntry) => boolean,
+): TagEntry | undefined {
+  if (exact && fresh(exact)) return exact;
+  const accept = key.accept.split(',');
+  let best: TagEntry | undefined;
+  for (const v of variants) {
+    if (v.accept !== key.accept && accept.includes(v.entry.mediaType) && fresh(v.entry) && (!best || v.entry.fetchedAt > best.fetchedAt)) best = v.entry;
+  }
+  return best ?? exact;
+}
+
 const REOPEN_AFTER_MS = 5_000;
 
 type LogLine = { k: string; e: TagEntry } | { k: string; d: 1 };

@@ -11,7 +11,7 @@ import { RegistryClient } from '../support/registry-client.js';
 import type { ProxyRecord } from '../support/proxy.js';
 import type { Node } from './cluster-nodes.js';
 import { escape, nodeMetric, startClusterRig, type ClusterRig } from './cluster-rig.js';
-import { ALL_ACCEPT, call } from './harness.js';
+import { ALL_ACCEPT, CONTAINERD_ACCEPT, DOCKER_ACCEPT, call } from './harness.js';
 
 const KiB = 1024;
 /** An answer slower than the upstream by this much waited for something it should not have. */
@@ -101,5 +101,27 @@ describe('tags and manifests over three nodes', () => {
       assert.equal(r.headers['content-type'], image.mediaType);
     }
     assert.equal(rig.proxy.count('GET', escape(`/manifests/${image.digest}`)), 1, 'upstream GETs of the manifest');
+  });
+
+  test("a tag resolved with Docker's Accept list answers a containerd client on every node, with no upstream request", async () => {
+    const image = await pushImage(rig.registry.url, 'team/accept', '1.0', makeImageSpec({ seed: 'cluster-accept', layerSizes: [2 * KiB], mediaTypeFamily: 'docker' }));
+    const path = `/v2/${image.repo}/manifests/${image.tag}`;
+    const docker = await call(`${nodes[0]!.url}${path}`, { headers: { accept: DOCKER_ACCEPT } });
+    assert.equal(docker.headers['docker-content-digest'], image.digest);
+    rig.proxy.reset();
+    for (const n of nodes) {
+      for (const method of ['HEAD', 'GET'] as const) {
+        const r = await call(`${n.url}${path}`, { method, headers: { accept: CONTAINERD_ACCEPT } });
+        assert.equal(r.status, 200, `${method} via ${n.host}`);
+        assert.equal(r.headers['docker-content-digest'], image.digest);
+        assert.equal(r.headers['content-type'], image.mediaType);
+        assert.equal(r.headers['x-cache'], 'HIT');
+      }
+    }
+    assert.equal(rig.proxy.requests.length, 0, 'upstream requests for the containerd client');
+    // A client that cannot take the cached type is answered by the upstream.
+    const ociOnly = await call(`${nodes[1]!.url}${path}`, { method: 'HEAD', headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } });
+    assert.notEqual(ociOnly.headers['content-type'], image.mediaType);
+    assert.equal(rig.proxy.count('HEAD', escape(`/manifests/${image.tag}`)), 1);
   });
 });

@@ -8,7 +8,7 @@ import { seedAll, type Fixtures, type ImageFixture } from '../support/images.js'
 import type { FaultProxy } from '../support/proxy.js';
 import { digestOfDir, skopeoCopy } from '../support/skopeo.js';
 import type { TempDir } from '../support/tempdir.js';
-import { ALL_ACCEPT, call, startProxiedMirror, type Mirror, type ProxiedMirror } from './harness.js';
+import { ALL_ACCEPT, CONTAINERD_ACCEPT, DOCKER_ACCEPT, call, startProxiedMirror, type Mirror, type ProxiedMirror } from './harness.js';
 
 const host = (url: string): string => url.replace(/^http:\/\//, '');
 
@@ -93,6 +93,17 @@ describe('foundation: pull-through with skopeo', () => {
       headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json' },
     });
     assert.notEqual(r.headers['content-type'], 'application/vnd.oci.image.index.v1+json');
+  });
+
+  test("a tag resolved with Docker's Accept list answers a containerd client with no upstream request", async () => {
+    const img = fixtures.dockerV2;
+    const url = `${mirror.url}/v2/${img.repo}/manifests/${img.tag}`;
+    assert.equal((await call(url, { headers: { accept: DOCKER_ACCEPT } })).headers['docker-content-digest'], img.digest);
+    proxy.reset();
+    const r = await call(url, { headers: { accept: CONTAINERD_ACCEPT } });
+    assert.equal(r.headers['docker-content-digest'], img.digest);
+    assert.equal(r.headers['content-type'], img.mediaType);
+    assert.equal(proxy.requests.length, 0, 'upstream requests for the containerd client');
   });
 
   test('blobs: HEAD from the cache, Range 206 and 416', async () => {

@@ -117,9 +117,8 @@ describe('metrics and readiness', () => {
   });
 
   test('X-Cache and the berth identity headers on warm manifests and blobs', async () => {
-    // Tag answers are cached per Accept set, and skopeo sent another one: the first is a MISS.
+    // skopeo resolved the tag with another Accept list; this one names the cached type: a HIT.
     const url = `${mirror.url}/v2/${image.repo}/manifests/${image.tag}`;
-    assert.equal((await call(url, { headers: { accept: ALL_ACCEPT } })).headers['x-cache'], 'MISS');
     const m = await call(url, { headers: { accept: ALL_ACCEPT } });
     assert.equal(m.headers['x-cache'], 'HIT');
     const byDigest = await call(`${mirror.url}/v2/${image.repo}/manifests/${image.digest}`, { headers: { accept: ALL_ACCEPT } });
