@@ -70,38 +70,9 @@ export interface StartOptions {
 export async function startBerth(config: Config, logger: Logger, opts: StartOptions = {}): Promise<Berth> {
   const link = opts.link;
   const metrics = link ? sharedMetrics(createMetrics(opts.processMetrics ?? true), link) : createMetrics(opts.processMetrics ?? true);
-  // One process: the size cap lives here. A worker reports to the primary's instead.
-  const local = link
-    ? undefined
-    : new SizeCap(layoutOf(config.storage.path).state, config.storage, {
-        filling: (digest: string): boolean => fills.has(digest),
-        protectedDigests: (): Promise<ReadonlySet<string>> => pins.protectedDigests(),
-        remove: (digest): Promise<void> => manifestStore.remove(digest),
-        evicted: () => metrics.evictions.inc(),
-        blocked: (bytes, target) => logger.warn({ bytes, target }, 'eviction cannot reach the low watermark: the rest is pinned or in use'),
-      });
-  const cap = link?.ledger ?? local!;
-  const store = await openBlobStore(config.storage, {
-    remoteError: (op, err) => {
-      metrics.objectStorageErrors.inc({ op });
-      logger.warn({ op, err: err instanceof Error ? err.message : String(err) }, 'object storage request failed');
-    },
-    localCache: (result) => metrics.localCacheRequests.inc({ result }),
-    committed: (size, digest) => {
-      if (local) metrics.cacheSize.inc(size);
-      cap.committed(digest, size);
-    },
-    removed: (size, digest) => {
-      if (local) metrics.cacheSize.dec(size);
-      cap.removed(digest, size);
-    },
-  });
-  await store.init();
-  // Temp files and the recency record belong to the primary when there are workers.
-  if (local) await loadLocalState(store, local, metrics, logger);
-  const capped = cap.wrap(store);
-
-  // Several nodes on one bucket: Redis holds the tag index and the fill leases (ioredis is loaded only then).
+  // Several nodes on one bucket: Redis holds the tag index, the fill leases and the bucket's
+  // ledger (ioredis is loaded only then). Its callbacks reach services built below. Object
+  // storage runs one process per node (main.ts), so a cluster never has a worker link.
   const cluster = config.cluster
     ? await (await import('./cluster/open-cluster.js')).openCluster({
         config: config.cluster,
@@ -110,6 +81,43 @@ export async function startBerth(config: Config, logger: Logger, opts: StartOpti
         events: { claimed: (result) => metrics.clusterFillClaims.inc({ result }), tagLookup: (result) => metrics.clusterTagLookups.inc({ result }) },
       })
     : undefined;
+  // One process: the size cap lives here, its order of use and eviction shared through Redis
+  // in a cluster. A worker reports to the primary's instead.
+  const local = link
+    ? undefined
+    : new SizeCap(layoutOf(config.storage.path).state, config.storage, {
+        filling: (digest: string): boolean => fills.has(digest),
+        protectedDigests: (): Promise<ReadonlySet<string>> => pins.protectedDigests(),
+        remove: (digest): Promise<void> => manifestStore.remove(digest),
+        evicted: () => metrics.evictions.inc(),
+        blocked: (bytes, target) => logger.warn({ bytes, target }, 'eviction cannot reach the low watermark: the rest is pinned or in use'),
+        ...(cluster ? { ledger: cluster.ledger } : {}),
+      });
+  const cap = link?.ledger ?? local!;
+  // Other nodes fill and evict too: with a cluster the bucket's size is the shared ledger's.
+  const countsSize = local !== undefined && !cluster;
+  const store = await openBlobStore(config.storage, {
+    remoteError: (op, err) => {
+      metrics.objectStorageErrors.inc({ op });
+      logger.warn({ op, err: err instanceof Error ? err.message : String(err) }, 'object storage request failed');
+    },
+    localCache: (result) => metrics.localCacheRequests.inc({ result }),
+    committed: (size, digest) => {
+      if (countsSize) metrics.cacheSize.inc(size);
+      cap.committed(digest, size);
+    },
+    removed: (size, digest) => {
+      if (countsSize) metrics.cacheSize.dec(size);
+      cap.removed(digest, size);
+    },
+  });
+  await store.init();
+  // Temp files and the recency record belong to the primary when there are workers.
+  if (local) await loadLocalState(store, local, metrics, logger);
+  const bucketSize = cluster ? setInterval(() => void cluster.ledger.bytes().then((b) => b !== undefined && metrics.cacheSize.set(b)), 2_000) : undefined;
+  bucketSize?.unref();
+  const capped = cap.wrap(store);
+
   if (link) await link.tags.load();
   const tags: TagIndex = link?.tags ?? cluster?.tags ?? (await loadFileTags(store.layout.state, logger));
 
@@ -246,6 +254,7 @@ export async function startBerth(config: Config, logger: Logger, opts: StartOpti
     closing ??= (async () => {
       clientAccess.close();
       status?.stats.stop();
+      clearInterval(bucketSize);
       await schedules.close();
       await listeners.close(config.shutdownGraceMs);
       await fills.close(config.shutdownGraceMs);

@@ -25,6 +25,8 @@ export interface DaemonStats {
   readonly hits: number;
   readonly hitRatio: number | null;
   readonly evictions: number;
+  /** The daemon's store: with object storage, the bucket. */
+  readonly cacheBytes: number;
 }
 
 async function daemonStats(url: string): Promise<DaemonStats | undefined> {
@@ -36,7 +38,7 @@ async function daemonStats(url: string): Promise<DaemonStats | undefined> {
     const name = 'berth_cache_requests_total';
     const lookups = sumOf(samples, name);
     const hits = sumOf(samples, name, { result: 'hit' }) + sumOf(samples, name, { result: 'stale' });
-    return { url, lookups, hits, hitRatio: lookups > 0 ? hits / lookups : null, evictions: sumOf(samples, 'berth_cache_evictions_total') };
+    return { url, lookups, hits, hitRatio: lookups > 0 ? hits / lookups : null, evictions: sumOf(samples, 'berth_cache_evictions_total'), cacheBytes: sumOf(samples, 'berth_cache_size_bytes') };
   } catch {
     return undefined;
   }
@@ -81,8 +83,12 @@ async function stats(flags: StatsFlags): Promise<number> {
   for (const [k] of cache.tags.entries()) tagNames.add(`${k.upstream}/${k.repository}:${k.tag}`);
   const top = await topRepositories(cache, sizes, Math.max(1, Number(flags.top ?? 10) || 10));
   const daemon = await daemonStats(flags.url ?? daemonUrl(config));
+  // With object storage the data dir holds no content: the bucket's size is the daemon's.
+  const bucket = config.storage.backend === 's3';
+  if (bucket) bytes = daemon?.cacheBytes ?? 0;
   const report = {
     dataDir: config.storage.path,
+    ...(bucket ? { bucket: config.storage.s3?.bucket ?? null } : {}),
     bytes,
     maxSize: config.storage.maxSize,
     blobs: sizes.size - manifests,
@@ -95,8 +101,9 @@ async function stats(flags: StatsFlags): Promise<number> {
     process.stdout.write(`${JSON.stringify(report)}\n`);
     return 0;
   }
+  const where = bucket ? `bucket     ${report.bucket ?? ''}${daemon ? '' : ' (size unknown: no daemon answered; use --url)'}\n` : '';
   const cap = config.storage.maxSize > 0 ? ` of ${formatBytes(config.storage.maxSize)} (${((100 * bytes) / config.storage.maxSize).toFixed(1)}%)` : ' (no size cap)';
-  process.stdout.write(`data dir   ${report.dataDir}\nsize       ${formatBytes(bytes)}${cap}\nblobs      ${report.blobs}\nmanifests  ${manifests}\ntags       ${report.tags}\n`);
+  process.stdout.write(`data dir   ${report.dataDir}\n${where}size       ${formatBytes(bytes)}${cap}\nblobs      ${report.blobs}\nmanifests  ${manifests}\ntags       ${report.tags}\n`);
   if (top.length > 0) {
     process.stdout.write('top repositories by bytes:\n');
     for (const r of top) process.stdout.write(`  ${formatBytes(r.bytes).padStart(10)}  ${r.repository} (${r.tags} tag(s))\n`);

@@ -1,6 +1,6 @@
 /**
- * The cluster services of a node: Redis connections, the shared tag index and the fill
- * claims. Imported (with ioredis) only when `cluster` is configured.
+ * The cluster services of a node: Redis connections, the shared tag index, the fill claims
+ * and the bucket's ledger. Imported (with ioredis) only when `cluster` is configured.
  */
 import { hostname } from 'node:os';
 import type { ClusterConfig } from '../config/types.js';
@@ -8,6 +8,7 @@ import type { Digest } from '../oci/digest.js';
 import type { FillClaim } from '../proxy/fill/fill.js';
 import type { BlobInfo } from '../store/blob-store.js';
 import { RedisTagIndex, type TagLookupResult, type TagPolicy } from '../store/redis-tag-index.js';
+import { BucketLedger } from './bucket-ledger.js';
 import { FillClaims, type FillClaimEvents } from './fill-claims.js';
 import { Leases } from './lease.js';
 import { Notifier } from './notifier.js';
@@ -15,6 +16,8 @@ import { connectRedis } from './redis.js';
 
 export interface Cluster {
   readonly tags: RedisTagIndex;
+  /** The shared order of use and size of the bucket (storage.maxSize). */
+  readonly ledger: BucketLedger;
   readonly claim: (digest: Digest) => Promise<FillClaim>;
   close(): Promise<void>;
 }
@@ -38,11 +41,14 @@ export async function openCluster(deps: ClusterDeps): Promise<Cluster> {
   const notifier = new Notifier(redis, subscriber);
   const tags = new RedisTagIndex(redis, leases, notifier, { prefix: config.keyPrefix, policyOf: deps.policyOf, resolveLeaseMs: 5_000, looked: deps.events.tagLookup });
   const claims = new FillClaims(leases, notifier, deps.stat, { leaseTtlMs: config.leaseTtlMs, waitTimeoutMs: config.waitTimeoutMs, prefix: config.keyPrefix }, deps.events);
+  const ledger = new BucketLedger(redis, leases, config.keyPrefix, nodeId);
   return {
     tags,
+    ledger,
     claim: claims.claim,
     close: async () => {
       await tags.close();
+      ledger.close();
       subscriber.disconnect();
       await redis.quit().catch(() => redis.disconnect());
     },

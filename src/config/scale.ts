@@ -90,7 +90,6 @@ export function buildScale(file: ScaleSpec, env: NodeJS.ProcessEnv, cwd: string,
   if (backend === 's3' && s3 === undefined) errors.push('storage.s3: required when storage.backend is s3');
   if (backend === 'fs' && s3 !== undefined) errors.push('storage.s3: set storage.backend: s3 to use object storage');
   if (backend === 'fs' && localCache !== undefined) errors.push('storage.localCache: only used with storage.backend: s3');
-  if (backend === 's3' && file.storage.maxSize > 0) errors.push('storage.maxSize: eviction is per node and does not apply to object storage; use a bucket lifecycle rule (localCache.maxSize bounds the local cache)');
   if (file.cluster !== undefined && backend !== 's3') errors.push('cluster: needs shared object storage (storage.backend: s3)');
   return {
     backend,

@@ -15,9 +15,9 @@ export interface EvictionPolicy {
   readonly lowWatermark: number;
 }
 
-export interface EvictorDeps {
-  readonly recency: Recency;
-  /** A reader or a fill uses the digest right now. */
+/** What any evictor asks of its node, whatever keeps the order of use. */
+export interface EvictionDeps {
+  /** A reader or a fill uses the digest right now (on this node). */
   readonly inUse: (digest: string) => boolean;
   /** Digests that must never be evicted (pins), computed once per pass. */
   readonly protectedDigests: () => Promise<ReadonlySet<string>>;
@@ -26,6 +26,10 @@ export interface EvictorDeps {
   readonly evicted?: (digest: string, size: number) => void;
   /** The pass could not get below the low watermark: everything left is pinned or in use. */
   readonly blocked?: (bytes: number, target: number) => void;
+}
+
+export interface EvictorDeps extends EvictionDeps {
+  readonly recency: Recency;
 }
 
 export interface EvictionResult {
@@ -39,8 +43,33 @@ export interface EvictionResult {
 const NOTHING = (bytes: number): EvictionResult => ({ evicted: 0, freedBytes: 0, bytesAfter: bytes, reachedTarget: true });
 const NOOP: Release = () => undefined;
 
+/** Bytes held for writes that have begun and not yet committed or been abandoned. */
+export class Reservations {
+  private held = 0;
+
+  get bytes(): number {
+    return this.held;
+  }
+
+  /** Holds `bytes`; the returned release (harmless twice) gives them back. */
+  take(bytes: number): Release {
+    this.held += bytes;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.held -= bytes;
+    };
+  }
+}
+
+/** The high and low watermarks of a policy, in bytes. */
+export function watermarks(policy: EvictionPolicy): { readonly high: number; readonly low: number } {
+  return { high: Math.floor(policy.maxSize * policy.highWatermark), low: Math.floor(policy.maxSize * policy.lowWatermark) };
+}
+
 export class Evictor {
-  private reserved = 0;
+  private readonly reservations = new Reservations();
   private tail: Promise<unknown> = Promise.resolve();
   private queued: Promise<EvictionResult> | undefined;
 
@@ -54,16 +83,16 @@ export class Evictor {
   }
 
   get highBytes(): number {
-    return Math.floor(this.policy.maxSize * this.policy.highWatermark);
+    return watermarks(this.policy).high;
   }
 
   get lowBytes(): number {
-    return Math.floor(this.policy.maxSize * this.policy.lowWatermark);
+    return watermarks(this.policy).low;
   }
 
   /** Bytes held for writes that have begun and not yet committed or been abandoned. */
   get reservedBytes(): number {
-    return this.reserved;
+    return this.reservations.bytes;
   }
 
   /**
@@ -72,13 +101,7 @@ export class Evictor {
    */
   async reserve(bytes: number): Promise<Release> {
     if (!this.enabled || bytes <= 0) return NOOP;
-    this.reserved += bytes;
-    let released = false;
-    const release: Release = () => {
-      if (released) return;
-      released = true;
-      this.reserved -= bytes;
-    };
+    const release = this.reservations.take(bytes);
     if (this.over()) await this.run();
     return release;
   }
@@ -115,13 +138,13 @@ export class Evictor {
   }
 
   private over(): boolean {
-    return this.deps.recency.bytes + this.reserved > this.highBytes;
+    return this.deps.recency.bytes + this.reservedBytes > this.highBytes;
   }
 
   private async pass(): Promise<EvictionResult> {
     const recency = this.deps.recency;
     if (!this.over()) return NOTHING(recency.bytes);
-    const target = Math.max(0, this.lowBytes - this.reserved);
+    const target = Math.max(0, this.lowBytes - this.reservedBytes);
     const pinned = await this.deps.protectedDigests();
     const victims: Array<{ digest: string; size: number }> = [];
     let projected = recency.bytes;

@@ -9,16 +9,23 @@ export type Release = () => void;
 export class InUse {
   private readonly counts = new Map<string, number>();
 
+  /** `changed` hears when a digest becomes held (true) and no longer held (false). */
+  constructor(private readonly changed?: (digest: string, inUse: boolean) => void) {}
+
   /** Takes a lease; the returned function releases it (calling it twice is harmless). */
   hold(digest: string): Release {
-    this.counts.set(digest, (this.counts.get(digest) ?? 0) + 1);
+    const before = this.counts.get(digest) ?? 0;
+    this.counts.set(digest, before + 1);
+    if (before === 0) this.changed?.(digest, true);
     let released = false;
     return () => {
       if (released) return;
       released = true;
       const n = (this.counts.get(digest) ?? 1) - 1;
-      if (n <= 0) this.counts.delete(digest);
-      else this.counts.set(digest, n);
+      if (n <= 0) {
+        this.counts.delete(digest);
+        this.changed?.(digest, false);
+      } else this.counts.set(digest, n);
     };
   }
 

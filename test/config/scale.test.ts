@@ -51,10 +51,13 @@ describe('scale-out configuration', () => {
     });
   });
 
+  it('bounds a bucket: storage.maxSize with backend s3', () => {
+    withYaml(S3.replace('backend: s3', 'backend: s3\n  maxSize: 1GiB'), (file) => assert.equal(mustLoad({ file, env: { S3_SECRET: 'x' } }).storage.maxSize, 1024 ** 3));
+  });
+
   it('rejects inconsistent combinations, naming the key', () => {
     withYaml('storage: { backend: s3 }\n', (file) => assert.match(mustFail({ file }).join('\n'), /storage\.s3: required when storage\.backend is s3/));
     withYaml('cluster: { redis: "redis://127.0.0.1:6379" }\n', (file) => assert.match(mustFail({ file }).join('\n'), /^cluster: needs shared object storage/m));
-    withYaml(S3.replace('backend: s3', 'backend: s3\n  maxSize: 1GiB'), (file) => assert.match(mustFail({ file, env: { S3_SECRET: 'x' } }).join('\n'), /storage\.maxSize: eviction is per node/));
     withYaml(S3, (file) => assert.match(mustFail({ file, env: {} }).join('\n'), /storage\.s3\.secretAccessKeyEnv: environment variable S3_SECRET is not set/));
     withYaml('storage: { backend: s3, s3: { bucket: B } }\n', (file) => assert.match(mustFail({ file }).join('\n'), /storage\.s3\.bucket/));
     withYaml('storage: { backend: s3, s3: { bucket: berth, accessKeyId: AK } }\n', (file) => assert.match(mustFail({ file }).join('\n'), /accessKeyId and a secretAccessKey source together/));

@@ -31,6 +31,9 @@ export interface NodeConfig {
   readonly tagTtl?: string;
   /** storage.localCache, e.g. `{ path: /x, maxSize: 1GiB }`. */
   readonly localCache?: string;
+  /** storage.maxSize, e.g. `300MiB`: the bucket's cap. */
+  readonly maxSize?: string;
+  readonly pins?: readonly string[];
 }
 
 export async function writeNodeConfig(name: string, c: NodeConfig): Promise<string> {
@@ -51,6 +54,8 @@ export async function writeNodeConfig(name: string, c: NodeConfig): Promise<stri
     `    secretAccessKey: ${JSON.stringify(c.ceph.secretAccessKey)}`,
     '    partSize: 5MiB',
     ...(c.localCache ? [`  localCache: ${c.localCache}`] : []),
+    ...(c.maxSize ? [`  maxSize: ${c.maxSize}`] : []),
+    ...(c.pins?.length ? ['pins:', ...c.pins.map((p) => `  - ${JSON.stringify(p)}`)] : []),
     ...(c.redisUrl ? ['cluster:', `  redis: ${JSON.stringify(c.redisUrl)}`, `  leaseTtl: ${c.leaseTtl ?? '2s'}`] : []),
     'log:',
     '  level: info',

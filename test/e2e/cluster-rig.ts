@@ -56,12 +56,19 @@ export async function nodeMetric(node: Node, name: string, labels: Record<string
 }
 
 export async function startClusterRig(bucket: string, node: RigNodeOptions = {}, opts: { cephMemBytes?: number } = {}): Promise<ClusterRig> {
-  const [ceph, redis, registry, tmp] = await Promise.all([
+  const started = await Promise.allSettled([
     startCeph(opts.cephMemBytes !== undefined ? { memBytes: opts.cephMemBytes } : {}),
     startRedis(),
     startRegistry(),
     makeTempDir('cluster'),
-  ]);
+  ] as const);
+  const failed = started.find((r) => r.status === 'rejected');
+  if (failed) {
+    // What did start must not keep the test process alive.
+    await Promise.all(started.map((r) => (r.status === 'fulfilled' ? r.value.close() : undefined)));
+    throw failed.reason;
+  }
+  const [ceph, redis, registry, tmp] = started.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [Ceph, RedisServer, Registry, TempDir];
   const proxy = await startFaultProxy(registry.url);
   const s3 = createS3Client({
     bucket, endpoint: ceph.endpoint, region: ceph.region, forcePathStyle: true, prefix: '',
