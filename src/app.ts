@@ -20,15 +20,14 @@ import { PullThroughReferrers } from './proxy/referrers.js';
 import { FreeSpace } from './store/free-space.js';
 import { ManifestStore } from './store/manifest-store.js';
 import { layoutOf } from './store/paths.js';
-import { Pins, parsePins } from './store/pins.js';
 import { parseDigest } from './oci/digest.js';
 import { SizeCap } from './store/size-cap.js';
 import { LocalSource } from './proxy/prefetch-local.js';
 import { Schedules, upstreamTags } from './proxy/schedules.js';
 import { parsePlatform, type Platform } from './oci/platform.js';
-import { FileTagIndex, type TagIndex } from './store/tag-index.js';
-import { openBlobStore, type NodeBlobStore } from './store/open-store.js';
-import type { BlobStore } from './store/blob-store.js';
+import type { TagIndex } from './store/tag-index.js';
+import { loadFileTags, loadLocalState, pinsOf } from './store/start-state.js';
+import { openBlobStore } from './store/open-store.js';
 import { AggregatorRegistry } from 'prom-client';
 import type { WorkerLink } from './workers/worker-link.js';
 import { Breaker, type BreakerState } from './upstream/breaker.js';
@@ -273,25 +272,6 @@ export async function startBerth(config: Config, logger: Logger, opts: StartOpti
 }
 
 /** Sweeps leftover temp files and builds the LRU order of what is stored. */
-export async function loadLocalState(store: NodeBlobStore, cap: SizeCap, metrics: Metrics, logger: Logger): Promise<void> {
-  const swept = await store.sweep();
-  if (swept > 0) logger.warn({ files: swept }, 'removed leftover temp files');
-  const recency = await cap.load(store.list());
-  metrics.cacheSize.set(recency.bytes);
-  if (recency.damagedLines > 0) logger.warn({ damagedLines: recency.damagedLines }, 'recency record had damaged lines; skipped them');
-}
-
-/** Pins protect what the configured images' tags point to, from the tag index and stored manifests. */
-export function pinsOf(config: Config, tags: TagIndex, store: BlobStore): Pins {
-  const rules = parsePins(config.pins, {
-    defaultUpstream: config.defaultUpstream,
-    upstreamOf: (host) => config.upstreams.find((u) => u.name === host || u.aliases.includes(host))?.name,
-  });
-  return new Pins(rules, {
-    tags: () => tags.entries(),
-    readManifest: (digest) => store.readAll(digest),
-  });
-}
 
 /** A worker's metrics view: every process's metrics, aggregated by the primary. */
 function sharedMetrics(own: Metrics, link: WorkerLink): Metrics {
@@ -299,10 +279,3 @@ function sharedMetrics(own: Metrics, link: WorkerLink): Metrics {
   return { ...own, view: { json, text: async () => AggregatorRegistry.aggregate([await json()]).metrics() } };
 }
 
-/** The single-node tag index: in memory and in state/tags.jsonl. */
-export async function loadFileTags(stateDir: string, logger: Logger): Promise<FileTagIndex> {
-  const tags = new FileTagIndex(stateDir);
-  const report = await tags.load();
-  if (report.damagedLines > 0) logger.warn({ damagedLines: report.damagedLines }, 'tag index had damaged lines; skipped them');
-  return tags;
-}

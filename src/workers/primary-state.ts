@@ -6,7 +6,6 @@
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AggregatorRegistry } from 'prom-client';
-import { loadFileTags, loadLocalState, pinsOf } from '../app.js';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../observability/logger.js';
 import { createMetrics, type MetricsJson } from '../observability/metrics.js';
@@ -15,6 +14,7 @@ import { FsBlobStore } from '../store/fs-blob-store.js';
 import type { Release } from '../store/in-use.js';
 import { ManifestStore } from '../store/manifest-store.js';
 import { SizeCap } from '../store/size-cap.js';
+import { loadFileTags, loadLocalState, pinsOf } from '../store/start-state.js';
 import { ClaimHub } from './claim-hub.js';
 import type { FillUpdate, PrimaryApi, TagChange } from './protocol.js';
 import { TagHub } from './tag-hub.js';
