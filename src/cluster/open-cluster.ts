@@ -7,7 +7,7 @@ import type { ClusterConfig } from '../config/types.js';
 import type { Digest } from '../oci/digest.js';
 import type { FillClaim } from '../proxy/fill/fill.js';
 import type { BlobInfo } from '../store/blob-store.js';
-import { RedisTagIndex, type TagLookupResult, type TagPolicy } from '../store/redis-tag-index.js';
+import { RedisTagIndex, type TagLookupResult, type TagPolicy } from './redis-tag-index.js';
 import { BucketLedger } from './bucket-ledger.js';
 import { FillClaims, type FillClaimEvents } from './fill-claims.js';
 import { Leases } from './lease.js';

@@ -9,10 +9,10 @@
  */
 import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
-import type { Leases, Lease } from '../cluster/lease.js';
-import type { Notifier } from '../cluster/notifier.js';
+import type { Leases, Lease } from './lease.js';
+import type { Notifier } from './notifier.js';
 import { SingleFlight } from '../util/single-flight.js';
-import { answerFor, type TagEntry, type TagIndex, type TagKey } from './tag-index.js';
+import { answerFor, type TagEntry, type TagIndex, type TagKey } from '../store/tag-index.js';
 
 export interface TagPolicy {
   readonly tagTtlMs: number;
