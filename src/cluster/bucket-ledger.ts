@@ -5,7 +5,7 @@
  * the eviction lease.
  */
 import type { Redis } from 'ioredis';
-import type { SharedLedger } from '../store/bucket-evictor.js';
+import type { EvictionLedger } from '../store/bucket-evictor.js';
 import type { Leases } from './lease.js';
 
 // KEYS: sizes, recency, bytes. ARGV: digest, size, time, 'NX' to keep an older use time.
@@ -19,7 +19,7 @@ return 1`;
 
 const HOLD_TTL_MS = 30_000;
 
-export class BucketLedger implements SharedLedger {
+export class BucketLedger implements EvictionLedger {
   private readonly sizes: string;
   private readonly recency: string;
   private readonly total: string;

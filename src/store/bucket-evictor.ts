@@ -7,7 +7,7 @@
 import { Reservations, watermarks, type EvictionDeps, type EvictionPolicy, type EvictionResult } from './eviction.js';
 import type { Release } from './in-use.js';
 
-export interface SharedLedger {
+export interface EvictionLedger {
   /** Bytes of all content in the bucket; undefined when the ledger cannot be read. */
   bytes(): Promise<number | undefined>;
   /** Least recently used content, from `offset`, at most `count`. */
@@ -21,7 +21,7 @@ export interface SharedLedger {
 }
 
 /** What a node's size cap tells the shared ledger. */
-export interface BucketLedgerPort extends SharedLedger {
+export interface BucketLedgerPort extends EvictionLedger {
   /** Content became visible (`known`: found at start; an older use time recorded stays). */
   add(digest: string, size: number, at?: number, known?: boolean): Promise<void>;
   touch(digest: string): void;
@@ -30,7 +30,7 @@ export interface BucketLedgerPort extends SharedLedger {
 }
 
 export interface BucketEvictorDeps extends EvictionDeps {
-  readonly ledger: SharedLedger;
+  readonly ledger: EvictionLedger;
 }
 
 const NOOP: Release = () => undefined;
