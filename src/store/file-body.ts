@@ -7,6 +7,7 @@
  * the chunks it gets, so it reads through `_read` into buffers of its own.
  */
 import type { FileHandle } from 'node:fs/promises';
+import { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import type { ReadPool } from './read-pool.js';
 
@@ -38,7 +39,10 @@ export class FileBody extends Readable {
   }
 
   override pipe<T extends NodeJS.WritableStream>(dest: T, opts?: { end?: boolean }): T {
-    if (this.direct || this.readableFlowing !== null || this.readableLength > 0 || this.destroyed) return super.pipe(dest, opts);
+    // Only an HTTP response is known to call every write's callback (a streamx sink, such as a
+    // tar entry, does not): anything else reads through _read.
+    const response = dest instanceof ServerResponse;
+    if (!response || this.direct || this.readableFlowing !== null || this.readableLength > 0 || this.destroyed) return super.pipe(dest, opts);
     this.direct = true;
     const d = dest as unknown as Dest;
     d.emit('pipe', this);
