@@ -25,11 +25,13 @@ export class Leases {
     private readonly prefix: string,
     /** Written into the lease value, for operators reading Redis. */
     private readonly nodeId: string,
+    /** Where this node serves its work in progress to peers; written into the lease value. */
+    private readonly peer?: string,
   ) {}
 
   async tryAcquire(name: string, ttlMs: number): Promise<Acquired> {
     const key = `${this.prefix}lease:${name}`;
-    const token = `${this.nodeId}:${randomBytes(8).toString('hex')}`;
+    const token = `${this.nodeId}${this.peer !== undefined ? ` peer=${this.peer}` : ''} ${randomBytes(8).toString('hex')}`;
     let ok: string | null;
     try {
       ok = await this.redis.set(key, token, 'PX', ttlMs, 'NX');
@@ -38,6 +40,12 @@ export class Leases {
     }
     if (ok !== 'OK') return { kind: 'held' };
     return { kind: 'acquired', lease: this.hold(key, token, ttlMs) };
+  }
+
+  /** The peer address of the lease's holder; undefined when free, unnamed, or Redis is down. */
+  async holderPeer(name: string): Promise<string | undefined> {
+    const value = await this.redis.get(`${this.prefix}lease:${name}`).catch(() => null);
+    return value === null ? undefined : / peer=(\S+) /.exec(value)?.[1];
   }
 
   private hold(key: string, token: string, ttlMs: number): Lease {

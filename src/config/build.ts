@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { formatPath } from './errors.js';
 import { deepFreeze } from './freeze.js';
 import { resolvePool } from './pool.js';
-import { buildScale } from './scale.js';
+import { buildCluster, buildScale } from './scale.js';
 import type { FileConfig } from './schema.js';
 import { resolveCredentials, type Resolved } from './secrets.js';
 import { buildSecurity } from './security.js';
@@ -57,14 +57,16 @@ export function buildConfig(file: FileConfig, env: NodeJS.ProcessEnv, cwd: strin
   const upstreams = file.upstreams.map((spec) => buildUpstream(spec, env, cwd, errors));
   const security = buildSecurity(file, upstreams, env, cwd, errors);
   const scale = buildScale(file, env, cwd, errors);
+  const cluster = file.cluster !== undefined ? buildCluster(file.cluster, env, cwd, errors) : undefined;
   if (errors.length > 0) return { ok: false, errors };
 
-  const { listen, storage, tls: _tls, auth: _auth, upstreams: _upstreams, ...rest } = file;
+  const { listen, storage, tls: _tls, auth: _auth, upstreams: _upstreams, cluster: _cluster, ...rest } = file;
   const { s3: _s3, localCache: _localCache, ...local } = storage;
   const config: Resolved<FileConfig> = {
     listen,
     storage: { ...local, path: resolve(cwd, storage.path), ...scale },
     ...rest,
+    ...(cluster !== undefined ? { cluster } : {}),
     ...security,
     upstreams,
   };

@@ -3,7 +3,7 @@
 export const MASK = '***';
 
 /** Keys whose string values are secrets wherever they appear. */
-const SECRET_KEYS: ReadonlySet<string> = new Set(['password', 'token', 'secretAccessKey']);
+const SECRET_KEYS: ReadonlySet<string> = new Set(['password', 'token', 'secretAccessKey', 'peerSecret']);
 
 function maskValue(value: unknown, key: string | undefined): unknown {
   if (typeof value === 'string' && key !== undefined && SECRET_KEYS.has(key)) return MASK;

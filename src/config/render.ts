@@ -16,8 +16,8 @@ function renderStorage(storage: Config['storage']): Record<string, unknown> {
   };
 }
 
-function renderCluster({ redisUrl, ...rest }: ClusterConfig): Record<string, unknown> {
-  return { redis: maskUrl(redisUrl), ...rest };
+function renderCluster({ redisUrl, peerListen, ...rest }: ClusterConfig): Record<string, unknown> {
+  return { redis: maskUrl(redisUrl), ...rest, ...(peerListen !== undefined ? { peerListen: formatListen(peerListen) } : {}) };
 }
 
 function renderAuth({ htpasswdPath, ...rest }: ClientAuthConfig): Record<string, unknown> {

@@ -7,7 +7,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { duration, MAX_TIMER_MS, msObject } from './durations.js';
-import { httpUrl, nonEmptyString, size, strictObject } from './fields.js';
+import { httpUrl, listen, nonEmptyString, size, strictObject } from './fields.js';
 import { envName, inlineSecret, pickSource, readSecret, sourceKey, type Resolved } from './secrets.js';
 
 const MiB = 1024 * 1024;
@@ -59,7 +59,43 @@ export const clusterSchema = msObject({
   leaseTtl: duration({ min: 1_000, max: MAX_TIMER_MS }).prefault('10s'),
   /** How long a node waits for another node's fill of a blob before giving up. */
   waitTimeout: duration({ min: 1_000, max: MAX_TIMER_MS }).prefault('1h'),
-}).transform(({ redis, ...rest }) => ({ redisUrl: redis, ...rest }));
+  /** Where this node serves its running fills to the other nodes: an address they reach (not the client port). */
+  peerListen: listen.optional(),
+  /** What a peer must present to read a running fill; set with peerListen. */
+  peerSecret: inlineSecret.optional(),
+  peerSecretEnv: envName.optional(),
+  peerSecretFile: nonEmptyString.optional(),
+}).transform(({ redis, peerSecret: inline, peerSecretEnv, peerSecretFile, ...rest }, ctx) => {
+  const peerSecret = pickSource(inline, peerSecretEnv, peerSecretFile);
+  if (peerSecret === 'conflict') {
+    ctx.addIssue({ code: 'custom', message: 'set only one of peerSecret, peerSecretEnv, peerSecretFile' });
+    return z.NEVER;
+  }
+  if ((rest.peerListen === undefined) !== (peerSecret === undefined)) {
+    ctx.addIssue({ code: 'custom', message: 'set peerListen and a peerSecret source together (peers must authenticate), or neither' });
+    return z.NEVER;
+  }
+  // The address goes into the fill leases as is: a wildcard would name no node.
+  if (rest.peerListen !== undefined && (rest.peerListen.host === '0.0.0.0' || rest.peerListen.host === '::')) {
+    ctx.addIssue({ code: 'custom', path: ['peerListen'], message: 'name an address the other nodes reach this node on, not a wildcard' });
+    return z.NEVER;
+  }
+  return { redisUrl: redis, ...rest, ...(peerSecret !== undefined ? { peerSecret } : {}) };
+});
+
+type ClusterSpec = z.output<typeof clusterSchema>;
+
+/** The cluster block with its peer secret read from its source. */
+export function buildCluster(spec: ClusterSpec, env: NodeJS.ProcessEnv, cwd: string, errors: string[]): Resolved<ClusterSpec> {
+  const { peerSecret: secret, ...base } = spec;
+  if (secret === undefined) return base;
+  const read = readSecret(secret, env, cwd);
+  if (!read.ok) {
+    errors.push(`cluster.${sourceKey('peerSecret', secret)}: ${read.error}`);
+    return base;
+  }
+  return { ...base, peerSecret: read.value };
+}
 
 type S3Spec = z.output<typeof s3Schema>;
 

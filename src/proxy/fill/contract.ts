@@ -3,6 +3,7 @@
  * claim that decides who fills a digest (this process, another worker, another node), the
  * hooks it reports through, and what it ends as.
  */
+import type { Readable } from 'node:stream';
 import type { Digest } from '../../oci/digest.js';
 import type { PartialReader } from '../../store/blob-store.js';
 import type { Failure } from '../../upstream/types.js';
@@ -19,8 +20,11 @@ export interface FillOptions {
   readonly totalTimeoutMs: number;
   /** Whether the store has room for this many more bytes; a blob that cannot fit is not begun. */
   readonly room?: (bytes: number) => Promise<boolean>;
-  /** Cluster-wide single flight: waits while another node fills this digest (see FillClaim). */
-  readonly claim?: (digest: Digest) => Promise<FillClaim>;
+  /**
+   * Cluster-wide single flight: waits while another node fills this digest (see FillClaim).
+   * `from`: the bytes this node already has, where a peer's stream is to start.
+   */
+  readonly claim?: (digest: Digest, from?: number) => Promise<FillClaim>;
   /** Aborts the fill (shutdown). */
   readonly signal?: AbortSignal;
 }
@@ -49,7 +53,19 @@ export type FillClaim =
       readonly progress: ProgressView;
       readonly settled: Promise<boolean>;
       open(): Promise<PartialReader | undefined>;
-    };
+    }
+  | PeerClaim;
+
+/**
+ * Another node is filling the digest and streams it from `from` on: this node writes the bytes
+ * into its own writer and hashes them itself, so its readers follow its own spool.
+ */
+export interface PeerClaim {
+  readonly kind: 'peer';
+  readonly size: number;
+  readonly from: number;
+  readonly body: Readable;
+}
 
 export interface FillHooks {
   onBytes(n: number): void;

@@ -14,9 +14,10 @@ import type { FetchPolicy, FillClaim, FillHooks, FillOptions, FillRefusal, FillR
 import { FillProgress } from './progress.js';
 import { FollowingReader } from './reader.js';
 import { fetchRanged } from './ranged-fetch.js';
-import { fetchStream, StoreWriteError } from './stream-fetch.js';
+import { mirror, type MirrorSide } from './mirror.js';
+import { fetchStream, StoreWriteError, type StreamFetchDeps } from './stream-fetch.js';
 
-export type { FetchPolicy, FillClaim, FillHooks, FillOptions, FillRefusal, FillResult, FillStatus } from './contract.js';
+export type { FetchPolicy, FillClaim, FillHooks, FillOptions, FillRefusal, FillResult, FillStatus, PeerClaim } from './contract.js';
 
 const message = (err: unknown, fallback: string): string => (err instanceof Error ? err.message : fallback);
 
@@ -75,6 +76,7 @@ export class Fill {
     this.claim = claim;
     if (claim?.kind === 'stored') return this.stored(claim.size);
     if (claim?.kind === 'follow') return this.follow(claim);
+    if (claim?.kind === 'peer') return mirror(this.mirrorSide(), claim);
     try {
       await this.run();
     } finally {
@@ -108,8 +110,7 @@ export class Fill {
     if (existing) return this.stored(existing.size);
     // A full disk is known before dialling: the client is then served straight from upstream.
     if (this.opts.room && !(await this.opts.room(0))) return this.refuse({ kind: 'store-unavailable', cause: 'no space left' });
-    const timeout = AbortSignal.timeout(this.opts.totalTimeoutMs);
-    const signal = this.opts.signal ? AbortSignal.any([timeout, this.opts.signal]) : timeout;
+    const signal = this.fillSignal();
     await this.policy.permits.take();
     try {
       await this.fetch(signal);
@@ -141,19 +142,7 @@ export class Fill {
     this.progress.update({ phase: 'running', size });
     this.resolveReady({ size });
     if (this.claim?.kind === 'owner' && writer.spoolName !== undefined) this.claim.publish?.(writer.spoolName, this.progress);
-    const write = async (position: number, chunks: readonly Buffer[]): Promise<void> => {
-      let available: number;
-      try {
-        available = await writer.writeAt(position, chunks);
-      } catch (err) {
-        throw new StoreWriteError(err);
-      }
-      let n = 0;
-      for (const c of chunks) n += c.length;
-      this.hooks.onBytes(n);
-      this.progress.update({ available });
-    };
-    const deps = { upstream: this.upstream, repository: this.repository, digest: this.digest, signal, maxResumes: this.opts.maxResumes, write, onResume: () => this.hooks.onResume() };
+    const deps = this.fetchDeps(writer, signal);
     try {
       if (first.value.end < size) this.hooks.onConnections(await fetchRanged(deps, first.value, this.policy));
       else {
@@ -167,17 +156,43 @@ export class Fill {
     await this.finish(writer);
   }
 
-  /** The last byte goes to readers once the digest is verified; visibility waits for durability. */
-  private async finish(writer: BlobWriter): Promise<void> {
+  private fetchDeps(writer: BlobWriter, signal: AbortSignal): StreamFetchDeps {
+    const write = async (position: number, chunks: readonly Buffer[]): Promise<void> => {
+      let available: number;
+      try {
+        available = await writer.writeAt(position, chunks);
+      } catch (err) {
+        throw new StoreWriteError(err);
+      }
+      let n = 0;
+      for (const c of chunks) n += c.length;
+      this.hooks.onBytes(n);
+      this.progress.update({ available });
+    };
+    return { upstream: this.upstream, repository: this.repository, digest: this.digest, signal, maxResumes: this.opts.maxResumes, write, onResume: () => this.hooks.onResume() };
+  }
+
+  /**
+   * The last byte goes to readers once the digest is verified; visibility waits for durability.
+   * A mirror (`owner` false) does not store again what its owner already stored.
+   */
+  private async finish(writer: BlobWriter, owner = true): Promise<boolean> {
     try {
       await writer.verify();
     } catch (err) {
       // A mismatch already discarded the spool.
       if (!(err instanceof DigestMismatchError)) this.hooks.onStoreError(message(err, 'verify failed'));
-      return this.fail(err);
+      await this.fail(err);
+      return false;
     }
     const size = this.progress.get().available;
     this.progress.update({ phase: 'verified', size, available: size });
+    if (!owner && (await this.store.stat(this.digest).catch(() => undefined))) {
+      // Readers keep the spool they opened; new ones read the stored blob.
+      await writer.abort().catch(() => undefined);
+      this.result = 'committed';
+      return true;
+    }
     try {
       await writer.commit();
       this.result = 'committed';
@@ -187,6 +202,44 @@ export class Fill {
       await writer.abort().catch(() => undefined);
       this.result = 'failed';
     }
+    return this.result === 'committed';
+  }
+
+  private mirrorSide(): MirrorSide {
+    const signal = this.fillSignal();
+    return {
+      digest: this.digest,
+      permits: this.policy.permits,
+      signal,
+      begin: async (size) => {
+        try {
+          this.writer = await this.store.begin(this.digest, size);
+        } catch (err) {
+          this.refuse({ kind: 'store-unavailable', cause: message(err, 'store error') });
+          return undefined;
+        }
+        const writer = this.writer;
+        this.partial = () => writer.openPartial();
+        this.progress.update({ phase: 'running', size });
+        this.resolveReady({ size });
+        return writer;
+      },
+      available: () => this.progress.get().available,
+      deps: (writer) => this.fetchDeps(writer, signal),
+      claim: async (from) => {
+        const claim = this.opts.claim ? await this.opts.claim(this.digest, from) : undefined;
+        if (claim) this.claim = claim;
+        return claim ?? { kind: 'owner', release: async () => undefined };
+      },
+      openStored: (range) => this.store.open(this.digest, range),
+      finish: (writer, owner) => this.finish(writer, owner),
+      fail: (err) => this.fail(err),
+    };
+  }
+
+  private fillSignal(): AbortSignal {
+    const timeout = AbortSignal.timeout(this.opts.totalTimeoutMs);
+    return this.opts.signal ? AbortSignal.any([timeout, this.opts.signal]) : timeout;
   }
 
   private refuse(why: FillRefusal): void {

@@ -69,11 +69,14 @@ export async function copyBody(body: Readable, start: number, skip: number, end:
   if (end >= 0 && pos < end) throw new Error('upstream body ended short');
 }
 
-/** Fills [0, size) from `first`; resolves when every byte is written, rejects when it gave up. */
-export async function fetchStream(deps: StreamFetchDeps, first: BlobBody): Promise<void> {
+/**
+ * Fills [from, size) from `first` (which starts at or before `from`); resolves when every byte
+ * is written, rejects when it gave up.
+ */
+export async function fetchStream(deps: StreamFetchDeps, first: BlobBody, from = 0): Promise<void> {
   let body = first.body;
-  let skip = 0;
-  let written = 0;
+  let skip = from - first.start;
+  let written = from;
   for (let resumes = 0; ; resumes++) {
     try {
       await copyBody(body, written, skip, first.size, deps.write, (pos) => (written = pos));
