@@ -7,6 +7,7 @@ import { createKoaApp } from './http/app.js';
 import { setUpClientAccess } from './http/client-access.js';
 import { clientAuth } from './http/client-auth.js';
 import { startListeners } from './http/listeners.js';
+import { startPeerServer } from './http/peer-server.js';
 import { createMetricsApp } from './http/metrics-app.js';
 import { readinessCheck } from './http/readiness.js';
 import type { BerthServer } from './http/server.js';
@@ -72,12 +73,17 @@ export async function startBerth(config: Config, logger: Logger, opts: StartOpti
   // Several nodes on one bucket: Redis holds the tag index, the fill leases and the bucket's
   // ledger (ioredis is loaded only then). Its callbacks reach services built below. Object
   // storage runs one process per node (main.ts), so a cluster never has a worker link.
+  // The peer listener starts first: its address goes into this node's leases. It serves the fills made below.
+  let fillsOf: Fills | undefined;
+  const { peerListen, peerSecret } = config.cluster ?? {};
+  const peerServer = peerListen && peerSecret ? await startPeerServer({ listen: peerListen, secret: peerSecret, running: (digest) => fillsOf?.find(digest) }) : undefined;
   const cluster = config.cluster
     ? await (await import('./cluster/open-cluster.js')).openCluster({
         config: config.cluster,
         stat: (digest) => store.stat(digest),
         policyOf: (name) => policies.get(name)!,
         events: { claimed: (result) => metrics.clusterFillClaims.inc({ result }), tagLookup: (result) => metrics.clusterTagLookups.inc({ result }) },
+        ...(peerServer && peerSecret ? { peer: { address: peerServer.address, secret: peerSecret } } : {}),
       })
     : undefined;
   // One process: the size cap lives here, its order of use and eviction shared through Redis
@@ -159,6 +165,7 @@ export async function startBerth(config: Config, logger: Logger, opts: StartOpti
     resumed: () => metrics.fillResumes.inc(),
     storeError: storeWriteFailed,
   }, (name) => fetchPolicies.get(name)!, new FreeSpace(store.layout.tmp));
+  fillsOf = fills;
   const blobs = new PullThroughBlobs(capped, fills, (result) => metrics.cacheRequests.inc({ kind: 'blob', result }));
   const manifestStore = new ManifestStore(capped, store.layout, undefined, (digest) => cap.used(digest));
   const manifests = new PullThroughManifests(manifestStore, tags, (name) => policies.get(name)!, {
@@ -240,7 +247,7 @@ export async function startBerth(config: Config, logger: Logger, opts: StartOpti
     watchIntervalMs: 1_000,
   });
   const { server, url, metricsUrl } = listeners;
-  logger.info({ url, metricsUrl, tls: config.tls !== undefined, clientAuth: config.auth !== undefined, data: config.storage.path, upstreams: config.upstreams.map((u) => u.name) }, 'listening');
+  logger.info({ url, metricsUrl, ...(peerServer ? { peerUrl: `http://${peerServer.address}` } : {}), tls: config.tls !== undefined, clientAuth: config.auth !== undefined, data: config.storage.path, upstreams: config.upstreams.map((u) => u.name) }, 'listening');
   // Prefetch and pin refresh run once per node: in the only process, or in worker 0.
   if (!link || link.index === 0) schedules.start();
   status?.stats.start();
@@ -257,6 +264,7 @@ export async function startBerth(config: Config, logger: Logger, opts: StartOpti
       await schedules.close();
       await listeners.close(config.shutdownGraceMs);
       await fills.close(config.shutdownGraceMs);
+      await peerServer?.close();
       await cap.close();
       await tags.close();
       await cluster?.close();

@@ -1,15 +1,23 @@
 /**
  * Cluster-wide single flight for blob fills. A node that misses a blob takes the digest's
- * lease and fills it from upstream; the others wait, then read the blob from object storage
- * once the filler publishes "committed". A filler that dies stops renewing its lease: it
- * expires after the lease TTL and a waiting node takes over. Nothing is read before it was
- * verified and committed, and a wait is bounded (then the node fills on its own).
+ * lease and fills it from upstream; the others stream the running fill from the owner's peer
+ * listener (named in the lease) as it grows, or, without one, wait and read the blob from
+ * object storage once the filler publishes "committed". A filler that dies stops renewing its
+ * lease: it expires after the lease TTL and a waiting node takes over. A wait is bounded (then
+ * the node fills on its own).
  */
 import type { Digest } from '../oci/digest.js';
 import type { FillClaim } from '../proxy/fill/fill.js';
 import type { BlobInfo } from '../store/blob-store.js';
 import type { Leases } from './lease.js';
 import type { Notifier } from './notifier.js';
+import type { PeerBody } from './peer-client.js';
+
+/** This node's view of its peers: its own address, and how a peer's running fill is read. */
+export interface Peers {
+  readonly self: string;
+  open(peer: string, digest: string, from: number): Promise<PeerBody | undefined>;
+}
 
 export interface FillClaimOptions {
   readonly leaseTtlMs: number;
@@ -19,7 +27,7 @@ export interface FillClaimOptions {
 
 export interface FillClaimEvents {
   /** How this node's claim ended: filling, a blob another node stored, or no coordination. */
-  claimed(result: 'owner' | 'stored' | 'unavailable' | 'timeout'): void;
+  claimed(result: 'owner' | 'stored' | 'peer' | 'unavailable' | 'timeout'): void;
 }
 
 export class FillClaims {
@@ -30,10 +38,11 @@ export class FillClaims {
     private readonly opts: FillClaimOptions,
     private readonly events: FillClaimEvents,
     private readonly now: () => number = Date.now,
+    private readonly peers?: Peers,
   ) {}
 
   /** Never rejects: without Redis the node fills on its own (per-node single flight still holds). */
-  readonly claim = async (digest: Digest): Promise<FillClaim> => {
+  readonly claim = async (digest: Digest, from = 0): Promise<FillClaim> => {
     const channel = `${this.opts.prefix}fill:${digest.value}`;
     const deadline = this.now() + this.opts.waitTimeoutMs;
     const poll = Math.max(100, Math.min(1_000, Math.floor(this.opts.leaseTtlMs / 4)));
@@ -58,6 +67,8 @@ export class FillClaims {
             },
           };
         }
+        const streamed = await this.stream(digest, from);
+        if (streamed) return streamed;
         if (this.now() >= deadline) return this.alone('timeout');
         await sub.next(poll);
         const stored = await this.stat(digest);
@@ -67,6 +78,17 @@ export class FillClaims {
       sub.close();
     }
   };
+
+  /** The running fill of the lease's holder, from its peer listener. */
+  private async stream(digest: Digest, from: number): Promise<FillClaim | undefined> {
+    if (!this.peers) return undefined;
+    const peer = await this.leases.holderPeer(`fill:${digest.value}`);
+    if (peer === undefined || peer === this.peers.self) return undefined;
+    const got = await this.peers.open(peer, digest.value, from);
+    if (!got) return undefined;
+    this.events.claimed('peer');
+    return { kind: 'peer', size: got.size, from, body: got.body };
+  }
 
   private stored(size: number): FillClaim {
     this.events.claimed('stored');

@@ -12,13 +12,14 @@ import { BucketLedger } from './bucket-ledger.js';
 import { FillClaims, type FillClaimEvents } from './fill-claims.js';
 import { Leases } from './lease.js';
 import { Notifier } from './notifier.js';
+import { PeerClient } from './peer-client.js';
 import { connectRedis } from './redis.js';
 
 export interface Cluster {
   readonly tags: RedisTagIndex;
   /** The shared order of use and size of the bucket (storage.maxSize). */
   readonly ledger: BucketLedger;
-  readonly claim: (digest: Digest) => Promise<FillClaim>;
+  readonly claim: (digest: Digest, from?: number) => Promise<FillClaim>;
   close(): Promise<void>;
 }
 
@@ -27,6 +28,8 @@ export interface ClusterDeps {
   readonly stat: (digest: Digest) => Promise<BlobInfo | undefined>;
   readonly policyOf: (upstream: string) => TagPolicy;
   readonly events: FillClaimEvents & { tagLookup(result: TagLookupResult): void };
+  /** This node's peer listener (address) and the secret peers share; absent: no streaming between nodes. */
+  readonly peer?: { readonly address: string; readonly secret: string };
 }
 
 export async function openCluster(deps: ClusterDeps): Promise<Cluster> {
@@ -37,10 +40,13 @@ export async function openCluster(deps: ClusterDeps): Promise<Cluster> {
     redis.disconnect();
     throw err;
   });
-  const leases = new Leases(redis, config.keyPrefix, nodeId);
+  const leases = new Leases(redis, config.keyPrefix, nodeId, deps.peer?.address);
+  // A peer that sends nothing for a lease TTL is as dead as one whose lease expired.
+  const peerClient = deps.peer ? new PeerClient(deps.peer.secret, Math.max(config.leaseTtlMs, 5_000)) : undefined;
+  const peers = deps.peer && peerClient ? { self: deps.peer.address, open: peerClient.open.bind(peerClient) } : undefined;
   const notifier = new Notifier(redis, subscriber);
   const tags = new RedisTagIndex(redis, leases, notifier, { prefix: config.keyPrefix, policyOf: deps.policyOf, resolveLeaseMs: 5_000, looked: deps.events.tagLookup });
-  const claims = new FillClaims(leases, notifier, deps.stat, { leaseTtlMs: config.leaseTtlMs, waitTimeoutMs: config.waitTimeoutMs, prefix: config.keyPrefix }, deps.events);
+  const claims = new FillClaims(leases, notifier, deps.stat, { leaseTtlMs: config.leaseTtlMs, waitTimeoutMs: config.waitTimeoutMs, prefix: config.keyPrefix }, deps.events, Date.now, peers);
   const ledger = new BucketLedger(redis, leases, config.keyPrefix, nodeId);
   return {
     tags,
@@ -49,6 +55,7 @@ export async function openCluster(deps: ClusterDeps): Promise<Cluster> {
     close: async () => {
       await tags.close();
       ledger.close();
+      await peerClient?.close();
       subscriber.disconnect();
       await redis.quit().catch(() => redis.disconnect());
     },

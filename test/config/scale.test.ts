@@ -63,6 +63,24 @@ describe('scale-out configuration', () => {
     withYaml('storage: { backend: s3, s3: { bucket: berth, accessKeyId: AK } }\n', (file) => assert.match(mustFail({ file }).join('\n'), /accessKeyId and a secretAccessKey source together/));
   });
 
+  it('cluster.peerListen with a peer secret source: loaded, the secret never printed', () => {
+    const yaml = S3.replace('leaseTtl: 3s }', 'leaseTtl: 3s, peerListen: "10.0.0.5:5001", peerSecretEnv: PEER_SECRET }');
+    withYaml(yaml, (file) => {
+      const c = mustLoad({ file, env: { S3_SECRET: 'x', PEER_SECRET: 'p33rs3cr3t' } });
+      assert.deepEqual(c.cluster?.peerListen, { host: '10.0.0.5', port: 5001 });
+      assert.equal(c.cluster?.peerSecret, 'p33rs3cr3t');
+      const text = renderEffective(c);
+      assert.ok(!text.includes('p33rs3cr3t'), text);
+      const shape = parse(text);
+      assert.equal(shape.cluster.peerListen, '10.0.0.5:5001');
+      assert.equal(shape.cluster.peerSecret, '***');
+    });
+    const without = S3.replace('leaseTtl: 3s }', 'leaseTtl: 3s, peerListen: "10.0.0.5:5001" }');
+    withYaml(without, (file) => assert.match(mustFail({ file, env: { S3_SECRET: 'x' } }).join('\n'), /peerListen and a peerSecret source together/));
+    const wildcard = S3.replace('leaseTtl: 3s }', 'leaseTtl: 3s, peerListen: ":5001", peerSecret: s }');
+    withYaml(wildcard, (file) => assert.match(mustFail({ file, env: { S3_SECRET: 'x' } }).join('\n'), /cluster\.peerListen: name an address the other nodes reach/));
+  });
+
   it('config/examples/cluster/berth.yaml loads', () => {
     const c = mustLoad({ file: join(examplesDir, 'cluster', 'berth.yaml'), env: { BERTH_S3_SECRET: 'x' } });
     assert.equal(c.storage.backend, 's3');

@@ -74,6 +74,11 @@ export class Fills {
     return s !== undefined && s >= 0 ? s : undefined;
   }
 
+  /** The running fill of a digest (a peer node follows it). */
+  find(digest: Digest): Fill | undefined {
+    return this.running.get(digest.value);
+  }
+
   /** Whether a fill is writing this digest: eviction leaves it alone. */
   has(digest: string): boolean {
     return this.running.has(digest);
