@@ -16,6 +16,8 @@ export interface Node {
   readonly url: string;
   /** host:port, for docker:// references. */
   readonly host: string;
+  /** The peer listener (cluster.peerListen), when the node streams fills to its peers. */
+  readonly peerUrl?: string;
   kill9(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -34,6 +36,8 @@ export interface NodeConfig {
   /** storage.maxSize, e.g. `300MiB`: the bucket's cap. */
   readonly maxSize?: string;
   readonly pins?: readonly string[];
+  /** Serve running fills to the other nodes on a loopback peer listener with this secret. */
+  readonly peerSecret?: string;
 }
 
 export async function writeNodeConfig(name: string, c: NodeConfig): Promise<string> {
@@ -57,6 +61,7 @@ export async function writeNodeConfig(name: string, c: NodeConfig): Promise<stri
     ...(c.maxSize ? [`  maxSize: ${c.maxSize}`] : []),
     ...(c.pins?.length ? ['pins:', ...c.pins.map((p) => `  - ${JSON.stringify(p)}`)] : []),
     ...(c.redisUrl ? ['cluster:', `  redis: ${JSON.stringify(c.redisUrl)}`, `  leaseTtl: ${c.leaseTtl ?? '2s'}`] : []),
+    ...(c.redisUrl && c.peerSecret ? ['  peerListen: 127.0.0.1:0', `  peerSecret: ${JSON.stringify(c.peerSecret)}`] : []),
     'log:',
     '  level: info',
     'upstreams:',
@@ -81,15 +86,15 @@ export async function spawnNode(configFile: string): Promise<Node> {
   let log = '';
   child.stderr!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-8_000)));
   const exited = once(child, 'exit');
-  const url = await new Promise<string>((resolve, reject) => {
+  const { url, peerUrl } = await new Promise<{ url: string; peerUrl?: string }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`berth did not start: ${log}`)), 30_000);
     lines.on('line', (line) => {
       log = (log + line + '\n').slice(-8_000);
       try {
-        const rec = JSON.parse(line) as { msg?: string; url?: string };
+        const rec = JSON.parse(line) as { msg?: string; url?: string; peerUrl?: string };
         if (rec.msg === 'listening' && rec.url) {
           clearTimeout(timer);
-          resolve(rec.url);
+          resolve({ url: rec.url, ...(rec.peerUrl ? { peerUrl: rec.peerUrl } : {}) });
         }
       } catch {
         // Not a log line.
@@ -105,5 +110,5 @@ export async function spawnNode(configFile: string): Promise<Node> {
     child.kill(signal);
     await exited;
   };
-  return { child, url, host: new URL(url).host, kill9: () => kill('SIGKILL'), stop: () => kill('SIGTERM') };
+  return { child, url, host: new URL(url).host, ...(peerUrl ? { peerUrl } : {}), kill9: () => kill('SIGKILL'), stop: () => kill('SIGTERM') };
 }
