@@ -3,22 +3,21 @@
  * backed by Ceph RGW (object storage only), through a node with the local disk cache in front
  * of RGW, and through the single-node disk store. Each node is a separate process fed by the
  * same upstream; each is warmed with one pull, then measured: whole-image skopeo pulls, and
- * blob GET throughput (sequential and 4 concurrent). Then a cold fill over two cluster nodes
- * (one bucket, one Redis, a throttled upstream): time to first byte for a client on the node
- * that fills and for one on the other node. Results: stdout and bench/results/cluster.md.
+ * blob GET throughput (sequential and 4 concurrent). Then cold fills over two nodes on one
+ * Redis (bench/cluster-cold.ts): time to first byte on the owner and on the other node, with
+ * and without peer streaming. Results: stdout and bench/results/cluster.md.
  *
- *   npx tsc -p tsconfig.json && node dist/bench/cluster.js [--layer-mib 64] [--runs 5]
+ *   npx tsc -p tsconfig.json && node dist/bench/cluster.js [--layer-mib 64] [--runs 5] [--cold-mib 32] [--throttle-mibs 16]
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'undici';
+import { measureCold, type ColdResult } from './cluster-cold.js';
 import { spawnNode, writeNodeConfig, type Node } from '../test/e2e/cluster-nodes.js';
-import { startCeph, type Ceph } from '../test/support/ceph.js';
+import { startCeph } from '../test/support/ceph.js';
 import { makeImageSpec, pushImage, type ImageFixture } from '../test/support/images.js';
-import { startFaultProxy } from '../test/support/proxy.js';
-import { startRedis } from '../test/support/redis.js';
-import { startRegistry, type Registry } from '../test/support/registry.js';
+import { startRegistry } from '../test/support/registry.js';
 import { skopeoCopy } from '../test/support/skopeo.js';
 import { makeTempDir } from '../test/support/tempdir.js';
 
@@ -80,51 +79,6 @@ async function measure(name: string, node: Node, image: ImageFixture, runs: numb
   return { name, pullMs: median(pulls), seqMBs: median(seq), concMBs: median(conc) };
 }
 
-/** Milliseconds to the first body byte and to the last, of a GET started now. */
-async function timedGet(url: string, size: number): Promise<{ firstMs: number; lastMs: number }> {
-  const t = performance.now();
-  const res = await request(url, { headersTimeout: 600_000, bodyTimeout: 600_000 });
-  let first = -1;
-  let n = 0;
-  for await (const c of res.body) {
-    if (first < 0) first = performance.now() - t;
-    n += (c as Buffer).length;
-  }
-  if (res.statusCode !== 200 || n !== size) throw new Error(`GET ${url}: HTTP ${res.statusCode}, ${n} of ${size} bytes`);
-  return { firstMs: first, lastMs: performance.now() - t };
-}
-
-interface ColdFill {
-  readonly fillMs: number;
-  readonly owner: { firstMs: number; lastMs: number };
-  readonly other: { firstMs: number; lastMs: number };
-}
-
-/** Two nodes on one bucket and one Redis; the layer's upstream is throttled to `mibPerSec`. */
-async function coldFill(registry: Registry, ceph: Ceph, dir: string, layerMiB: number, mibPerSec: number): Promise<ColdFill> {
-  const [redis, proxy] = await Promise.all([startRedis(), startFaultProxy(registry.url)]);
-  const nodes: Node[] = [];
-  try {
-    const image = await pushImage(registry.url, 'bench/cold', '1.0', makeImageSpec({ seed: `bench-cold-${Date.now()}`, layerSizes: [layerMiB * MiB], mediaTypeFamily: 'docker' }));
-    const layer = image.layers[0]!;
-    const cfg = { dir, upstream: proxy.url, ceph, bucket: 'bench-cold', redisUrl: redis.url, leaseTtl: '2s' };
-    nodes.push(...(await Promise.all(['cold-a', 'cold-b'].map(async (n) => spawnNode(await writeNodeConfig(n, cfg))))));
-    const path = `/v2/${image.repo}/blobs/${layer.digest}`;
-    proxy.fault({ method: 'GET', path: new RegExp(layer.digest), throttleBytesPerSec: mibPerSec * MiB });
-    const t = performance.now();
-    const owner = timedGet(`${nodes[0]!.url}${path}`, layer.size);
-    // The other node's client arrives once the owner's fill is under way.
-    await proxy.waitForBytes('GET', new RegExp(layer.digest), 1);
-    const other = timedGet(`${nodes[1]!.url}${path}`, layer.size);
-    const [o, b] = await Promise.all([owner, other]);
-    return { fillMs: performance.now() - t, owner: o, other: b };
-  } finally {
-    await Promise.all(nodes.map((n) => n.stop()));
-    await proxy.close();
-    await redis.close();
-  }
-}
-
 async function main(): Promise<void> {
   const layerMiB = arg('layer-mib', 64);
   const runs = arg('runs', 5);
@@ -149,8 +103,11 @@ async function main(): Promise<void> {
     for (const [name, node] of [['object storage (Ceph RGW)', rgw], ['local disk cache over RGW', cached], ['single-node disk store', disk]] as const) {
       results.push(await measure(name, node, image, runs, tmp.path));
     }
-    const coldMiB = Math.min(layerMiB, 64);
-    const cold = await coldFill(registry, ceph, tmp.path, coldMiB, 16);
+    await Promise.all(nodes.splice(0).map((n) => n.stop()));
+    const coldMiB = arg('cold-mib', 32);
+    const throttleMiBs = arg('throttle-mibs', 16);
+    const coldOpts = { ceph, registry, dir: tmp.path, layerMiB: coldMiB, throttleMiBs, runs };
+    const cold: ColdResult[] = [await measureCold(coldOpts, true), await measureCold(coldOpts, false)];
     const lines = [
       `# Cluster storage benchmark`,
       '',
@@ -161,13 +118,13 @@ async function main(): Promise<void> {
       '|---|---:|---:|---:|',
       ...results.map((r) => `| ${r.name} | ${r.pullMs.toFixed(0)} | ${r.seqMBs.toFixed(0)} | ${r.concMBs.toFixed(0)} |`),
       '',
-      `Cold fill over two cluster nodes (one bucket, one Redis): a ${coldMiB} MiB layer, upstream throttled to 16 MiB/s,`,
-      `one client on the node that fills it and one on the other node, arriving once the fill has begun.`,
+      `Cold fills: a ${coldMiB} MiB blob no node has, upstream throttled to ${throttleMiBs} MiB/s, two nodes on one Redis and`,
+      `one bucket. A client asks the owner node; once it has its first byte, a client asks the other node.`,
+      `Time to first byte from each client's own request, median of ${runs} rounds.`,
       '',
-      '| client | time to first byte (ms) | time to last byte (ms) |',
-      '|---|---:|---:|',
-      `| on the filling node | ${cold.owner.firstMs.toFixed(0)} | ${cold.owner.lastMs.toFixed(0)} |`,
-      `| on another node | ${cold.other.firstMs.toFixed(0)} | ${cold.other.lastMs.toFixed(0)} |`,
+      '| other node | owner: first byte (ms) | other node: first byte (ms) | whole fill (ms) |',
+      '|---|---:|---:|---:|',
+      ...cold.map((c) => `| ${c.name} | ${c.ownerTtfbMs.toFixed(0)} | ${c.otherTtfbMs.toFixed(0)} | ${c.fillMs.toFixed(0)} |`),
       '',
     ];
     const text = lines.join('\n');
