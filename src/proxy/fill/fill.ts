@@ -156,7 +156,8 @@ export class Fill {
     await this.finish(writer);
   }
 
-  private fetchDeps(writer: BlobWriter, signal: AbortSignal): StreamFetchDeps {
+  /** `upstream`: the bytes come from the upstream (counted as such), not from a peer or the store. */
+  private fetchDeps(writer: BlobWriter, signal: AbortSignal, upstream = true): StreamFetchDeps {
     const write = async (position: number, chunks: readonly Buffer[]): Promise<void> => {
       let available: number;
       try {
@@ -166,7 +167,7 @@ export class Fill {
       }
       let n = 0;
       for (const c of chunks) n += c.length;
-      this.hooks.onBytes(n);
+      if (upstream) this.hooks.onBytes(n);
       this.progress.update({ available });
     };
     return { upstream: this.upstream, repository: this.repository, digest: this.digest, signal, maxResumes: this.opts.maxResumes, write, onResume: () => this.hooks.onResume() };
@@ -225,7 +226,7 @@ export class Fill {
         return writer;
       },
       available: () => this.progress.get().available,
-      deps: (writer) => this.fetchDeps(writer, signal),
+      deps: (writer, upstream) => this.fetchDeps(writer, signal, upstream),
       claim: async (from) => {
         const claim = this.opts.claim ? await this.opts.claim(this.digest, from) : undefined;
         if (claim) this.claim = claim;

@@ -28,7 +28,8 @@ export interface MirrorSide {
   begin(size: number): Promise<BlobWriter | undefined>;
   /** Bytes contiguous from offset 0 in the writer. */
   available(): number;
-  deps(writer: BlobWriter): StreamFetchDeps;
+  /** How bytes are written; `upstream`: they come from the upstream (not a peer or the store). */
+  deps(writer: BlobWriter, upstream: boolean): StreamFetchDeps;
   claim(from: number): Promise<FillClaim>;
   openStored(range: ByteRange): Promise<Readable | undefined>;
   /**
@@ -45,12 +46,11 @@ export async function mirror(side: MirrorSide, first: PeerClaim): Promise<void> 
     discard(first.body);
     return;
   }
-  const deps = side.deps(writer);
   let claim: FillClaim = first;
   for (let claims = 1; ; claims++) {
-    if (claim.kind === 'owner') return owned(side, claim, writer, deps, first.size);
+    if (claim.kind === 'owner') return owned(side, claim, writer, side.deps(writer, true), first.size);
     try {
-      await copy(side, claim, deps, first.size);
+      await copy(side, claim, side.deps(writer, false), first.size);
       await side.finish(writer, false);
       return;
     } catch (err) {
