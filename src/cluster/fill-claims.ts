@@ -10,7 +10,7 @@ import type { Digest } from '../oci/digest.js';
 import type { FillClaim } from '../proxy/fill/fill.js';
 import type { BlobInfo } from '../store/blob-store.js';
 import type { Leases } from './lease.js';
-import type { Notifier } from './notifier.js';
+import type { Notifier, Subscription } from './notifier.js';
 import type { PeerBody } from './peer-client.js';
 
 /** This node's view of its peers: its own address, and how a peer's running fill is read. */
@@ -47,6 +47,8 @@ export class FillClaims {
     const deadline = this.now() + this.opts.waitTimeoutMs;
     const poll = Math.max(100, Math.min(1_000, Math.floor(this.opts.leaseTtlMs / 4)));
     const sub = await this.notifier.listen(channel);
+    // A peer claim keeps the subscription: it hears whether the owner stored the blob.
+    let handedOver = false;
     try {
       for (;;) {
         const got = await this.leases.tryAcquire(`fill:${digest.value}`, this.opts.leaseTtlMs);
@@ -67,27 +69,38 @@ export class FillClaims {
             },
           };
         }
-        const streamed = await this.stream(digest, from);
-        if (streamed) return streamed;
+        const streamed = await this.stream(digest, from, sub);
+        if (streamed) {
+          handedOver = true;
+          return streamed;
+        }
         if (this.now() >= deadline) return this.alone('timeout');
         await sub.next(poll);
         const stored = await this.stat(digest);
         if (stored) return this.stored(stored.size);
       }
     } finally {
-      sub.close();
+      if (!handedOver) sub.close();
     }
   };
 
   /** The running fill of the lease's holder, from its peer listener. */
-  private async stream(digest: Digest, from: number): Promise<FillClaim | undefined> {
+  private async stream(digest: Digest, from: number, sub: Subscription): Promise<FillClaim | undefined> {
     if (!this.peers) return undefined;
     const peer = await this.leases.holderPeer(`fill:${digest.value}`);
     if (peer === undefined || peer === this.peers.self) return undefined;
     const got = await this.peers.open(peer, digest.value, from);
     if (!got) return undefined;
     this.events.claimed('peer');
-    return { kind: 'peer', size: got.size, from, body: got.body };
+    // The owner publishes its outcome right after its commit; a dead one says nothing.
+    const settled = async (): Promise<boolean> => {
+      try {
+        return (await sub.next(this.opts.leaseTtlMs * 2)) === 'committed';
+      } finally {
+        sub.close();
+      }
+    };
+    return { kind: 'peer', size: got.size, from, body: got.body, settled, close: () => sub.close() };
   }
 
   private stored(size: number): FillClaim {

@@ -54,8 +54,16 @@ export interface StoredBlob {
   readonly mtimeMs?: number;
 }
 
+export interface BeginOptions {
+  /**
+   * The bytes mirror a fill another node is storing: keep them local (readers, hash) and send
+   * them to shared storage only at `commit`, which then uploads the verified file.
+   */
+  readonly mirror?: boolean;
+}
+
 export interface BlobStore extends BlobReader {
-  begin(expected: Digest, expectedSize?: number): Promise<BlobWriter>;
+  begin(expected: Digest, expectedSize?: number, opts?: BeginOptions): Promise<BlobWriter>;
   /** Small content (manifests): verified and committed in one call. */
   put(expected: Digest, bytes: Uint8Array): Promise<void>;
   readAll(digest: Digest): Promise<Buffer | undefined>;

@@ -5,7 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { Digest } from '../oci/digest.js';
-import type { BlobInfo, BlobStore, BlobWriter, ByteRange, PartialReader, StoredBlob } from './blob-store.js';
+import type { BeginOptions, BlobInfo, BlobStore, BlobWriter, ByteRange, PartialReader, StoredBlob } from './blob-store.js';
 import type { InUse, Release } from './in-use.js';
 
 class ReservedWriter implements BlobWriter {
@@ -76,10 +76,10 @@ export class CappedStore implements BlobStore {
     }
   }
 
-  async begin(expected: Digest, expectedSize?: number): Promise<BlobWriter> {
+  async begin(expected: Digest, expectedSize?: number, opts?: BeginOptions): Promise<BlobWriter> {
     const release = await this.evictor.reserve(expectedSize ?? 0);
     try {
-      return new ReservedWriter(await this.inner.begin(expected, expectedSize), release);
+      return new ReservedWriter(await this.inner.begin(expected, expectedSize, opts), release);
     } catch (err) {
       release();
       throw err;

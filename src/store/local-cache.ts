@@ -10,7 +10,7 @@ import { dirname } from 'node:path';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { LRUCache } from 'lru-cache';
 import { parseDigest, type Digest } from '../oci/digest.js';
-import type { BlobInfo, BlobStore, BlobWriter, ByteRange, StoredBlob } from './blob-store.js';
+import type { BeginOptions, BlobInfo, BlobStore, BlobWriter, ByteRange, StoredBlob } from './blob-store.js';
 import type { FsBlobStore } from './fs-blob-store.js';
 import type { Layout } from './paths.js';
 
@@ -152,8 +152,8 @@ export class LocalBlobCache implements BlobStore {
     return (await this.local.readAll(digest)) ?? this.remote.readAll(digest);
   }
 
-  begin(expected: Digest, expectedSize?: number): Promise<BlobWriter> {
-    return this.remote.begin(expected, expectedSize);
+  begin(expected: Digest, expectedSize?: number, opts?: BeginOptions): Promise<BlobWriter> {
+    return this.remote.begin(expected, expectedSize, opts);
   }
 
   async put(expected: Digest, bytes: Uint8Array): Promise<void> {

@@ -20,7 +20,7 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { digestOf, parseDigest, type Digest } from '../oci/digest.js';
-import { DigestMismatchError, type BlobInfo, type BlobStore, type BlobWriter, type ByteRange, type StoredBlob } from './blob-store.js';
+import { DigestMismatchError, type BeginOptions, type BlobInfo, type BlobStore, type BlobWriter, type ByteRange, type StoredBlob } from './blob-store.js';
 import type { StoreHooks } from './fs-blob-store.js';
 import { layoutOf, type Layout } from './paths.js';
 import { S3BlobWriter, type SpoolAdopter } from './s3-writer.js';
@@ -103,8 +103,9 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
-  async begin(expected: Digest, expectedSize?: number): Promise<BlobWriter> {
+  async begin(expected: Digest, expectedSize?: number, begin?: BeginOptions): Promise<BlobWriter> {
     return S3BlobWriter.start({
+      deferred: begin?.mirror === true,
       client: this.opts.client,
       bucket: this.opts.bucket,
       key: this.keyOf(expected),

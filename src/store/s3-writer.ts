@@ -4,13 +4,15 @@
  * (parts that arrive early are read back from the spool when their turn comes). The upload stream is ended
  * only after the digest and size check passed, so S3 completes the object only for verified
  * content; on a mismatch or abort the stream is destroyed and the upload aborted. Memory use is
- * bounded by partSize × queueSize.
+ * bounded by partSize × queueSize. A deferred writer (a mirror of another node's fill, usually
+ * aborted once that node stored the blob) uploads nothing until its commit, then the verified file.
  */
 import { HeadObjectCommand, DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { once } from 'node:events';
+import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { PassThrough } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import type { Digest } from '../oci/digest.js';
 import type { BlobWriter, PartialReader } from './blob-store.js';
 import { Spool } from './spool.js';
@@ -29,6 +31,8 @@ export interface S3WriteOptions {
   readonly queueSize: number;
   readonly committed: (size: number) => void;
   readonly adopt?: SpoolAdopter;
+  /** Upload nothing until `commit`, then the verified spool file (a mirror of another node's fill). */
+  readonly deferred?: boolean;
 }
 
 class UploadAborted extends Error {
@@ -39,13 +43,19 @@ class UploadAborted extends Error {
 
 export class S3BlobWriter implements BlobWriter {
   private failure: unknown;
-  private readonly uploaded: Promise<void>;
+  private uploaded: Promise<void> | undefined;
 
   private constructor(
     private readonly opts: S3WriteOptions,
     private readonly spool: Spool,
-    private readonly body: PassThrough,
+    /** The streamed upload's input; absent while the upload is deferred to the commit. */
+    private readonly body: PassThrough | undefined,
   ) {
+    if (body) this.uploaded = this.upload(body);
+  }
+
+  private upload(body: Readable): Promise<void> {
+    const { opts } = this;
     const upload = new Upload({
       client: opts.client,
       params: { Bucket: opts.bucket, Key: opts.key, Body: body, ContentType: 'application/octet-stream' },
@@ -53,7 +63,7 @@ export class S3BlobWriter implements BlobWriter {
       queueSize: opts.queueSize,
       leavePartsOnError: false,
     });
-    this.uploaded = upload.done().then(
+    const uploaded = upload.done().then(
       () => undefined,
       (err: unknown) => {
         this.failure ??= err;
@@ -62,21 +72,23 @@ export class S3BlobWriter implements BlobWriter {
         throw err;
       },
     );
-    this.uploaded.catch(() => undefined);
+    uploaded.catch(() => undefined);
+    return uploaded;
   }
 
   static async start(opts: S3WriteOptions): Promise<S3BlobWriter> {
+    if (opts.deferred) return new S3BlobWriter(opts, await Spool.create(opts.tmpDir, opts.expected, opts.expectedSize), undefined);
     const body = new PassThrough({ highWaterMark: 1024 * 1024 });
     let writer: S3BlobWriter | undefined;
-    const spool = await Spool.create(opts.tmpDir, opts.expected, opts.expectedSize, (chunks) => writer!.upload(chunks));
+    const spool = await Spool.create(opts.tmpDir, opts.expected, opts.expectedSize, (chunks) => writer!.send(body, chunks));
     writer = new S3BlobWriter(opts, spool, body);
     return writer;
   }
 
-  private async upload(chunks: readonly Buffer[]): Promise<void> {
+  private async send(body: PassThrough, chunks: readonly Buffer[]): Promise<void> {
     if (this.failure !== undefined) throw this.failure;
     for (const c of chunks) {
-      if (!this.body.write(c)) await once(this.body, 'drain');
+      if (!body.write(c)) await once(body, 'drain');
       if (this.failure !== undefined) throw this.failure;
     }
   }
@@ -103,7 +115,8 @@ export class S3BlobWriter implements BlobWriter {
   async commit(): Promise<void> {
     await this.verify();
     const { expected } = this.opts;
-    this.body.end();
+    if (this.body) this.body.end();
+    else this.uploaded = this.upload(createReadStream(this.spool.tempPath));
     try {
       await this.uploaded;
       await this.checkStored();
@@ -118,8 +131,8 @@ export class S3BlobWriter implements BlobWriter {
   }
 
   async abort(): Promise<void> {
-    if (!this.body.destroyed && !this.body.writableEnded) this.body.destroy(new UploadAborted());
-    await this.uploaded.catch(() => undefined);
+    if (this.body && !this.body.destroyed && !this.body.writableEnded) this.body.destroy(new UploadAborted());
+    await this.uploaded?.catch(() => undefined);
     await this.spool.discard();
   }
 

@@ -67,6 +67,34 @@ describe('BlobStore conformance: S3BlobStore on Ceph RGW', () => {
   });
 });
 
+describe('S3BlobStore: a mirror write (another node stores the blob)', () => {
+  test('sends nothing to the bucket before its commit; the commit uploads the verified file; an abort leaves nothing', async () => {
+    const { store, bucket } = await newS3Store('');
+    const bytes = randomBytes(6 * MiB + 3);
+    const digest = parseDigest(`sha256:${createHash('sha256').update(bytes).digest('hex')}`)!;
+    const noUploads = async (): Promise<void> => {
+      const uploads = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+      assert.deepEqual((uploads.Uploads ?? []).map((u) => u.Key), [], 'no multipart upload');
+    };
+    const dropped = await store.begin(digest, bytes.length, { mirror: true });
+    await dropped.writeAt(0, [bytes]);
+    await dropped.verify();
+    await noUploads();
+    await dropped.abort();
+    assert.deepEqual(await listKeys(bucket), []);
+
+    const kept = await store.begin(digest, bytes.length, { mirror: true });
+    await kept.writeAt(0, [bytes.subarray(0, MiB)]);
+    await kept.writeAt(MiB, [bytes.subarray(MiB)]);
+    await noUploads();
+    assert.deepEqual(await listKeys(bucket), []);
+    await kept.commit();
+    assert.deepEqual(await listKeys(bucket), [`blobs/sha256/${digest.hex}`]);
+    assert.ok((await store.readAll(digest))!.equals(bytes));
+    await noUploads();
+  });
+});
+
 describe('BlobStore conformance: S3BlobStore behind the local disk cache', () => {
   let cache: LocalBlobCache;
   let localRoot = '';

@@ -65,6 +65,10 @@ export interface PeerClaim {
   readonly size: number;
   readonly from: number;
   readonly body: Readable;
+  /** Once every byte is here: whether the owner stored the blob (false: it failed, or said nothing in time). */
+  settled(): Promise<boolean>;
+  /** The stream broke: this claim is given up. */
+  close(): void;
 }
 
 export interface FillHooks {

@@ -175,9 +175,9 @@ export class Fill {
 
   /**
    * The last byte goes to readers once the digest is verified; visibility waits for durability.
-   * A mirror (`owner` false) does not store again what its owner already stored.
+   * A mirror does not store again what its owner stored (`storedElsewhere`).
    */
-  private async finish(writer: BlobWriter, owner = true): Promise<boolean> {
+  private async finish(writer: BlobWriter, storedElsewhere?: () => Promise<boolean>): Promise<boolean> {
     try {
       await writer.verify();
     } catch (err) {
@@ -188,7 +188,7 @@ export class Fill {
     }
     const size = this.progress.get().available;
     this.progress.update({ phase: 'verified', size, available: size });
-    if (!owner && (await this.store.stat(this.digest).catch(() => undefined))) {
+    if (storedElsewhere && (await storedElsewhere())) {
       // Readers keep the spool they opened; new ones read the stored blob.
       await writer.abort().catch(() => undefined);
       this.result = 'committed';
@@ -214,7 +214,7 @@ export class Fill {
       signal,
       begin: async (size) => {
         try {
-          this.writer = await this.store.begin(this.digest, size);
+          this.writer = await this.store.begin(this.digest, size, { mirror: true });
         } catch (err) {
           this.refuse({ kind: 'store-unavailable', cause: message(err, 'store error') });
           return undefined;
@@ -233,7 +233,7 @@ export class Fill {
         return claim ?? { kind: 'owner', release: async () => undefined };
       },
       openStored: (range) => this.store.open(this.digest, range),
-      finish: (writer, owner) => this.finish(writer, owner),
+      finish: (writer, storedElsewhere) => this.finish(writer, storedElsewhere),
       fail: (err) => this.fail(err),
     };
   }

@@ -34,9 +34,9 @@ export interface MirrorSide {
   openStored(range: ByteRange): Promise<Readable | undefined>;
   /**
    * Verifies the digest (then readers get the last byte) and makes the blob stored: committed
-   * here unless `owner` is false and another node already stored it. Whether it is stored.
+   * here unless `storedElsewhere` says another node stored it. Whether it is stored.
    */
-  finish(writer: BlobWriter, owner: boolean): Promise<boolean>;
+  finish(writer: BlobWriter, storedElsewhere?: () => Promise<boolean>): Promise<boolean>;
   fail(err: unknown): Promise<void>;
 }
 
@@ -44,6 +44,7 @@ export async function mirror(side: MirrorSide, first: PeerClaim): Promise<void> 
   const writer = await side.begin(first.size);
   if (!writer) {
     discard(first.body);
+    first.close();
     return;
   }
   let claim: FillClaim = first;
@@ -51,12 +52,15 @@ export async function mirror(side: MirrorSide, first: PeerClaim): Promise<void> 
     if (claim.kind === 'owner') return owned(side, claim, writer, side.deps(writer, true), first.size);
     try {
       await copy(side, claim, side.deps(writer, false), first.size);
-      await side.finish(writer, false);
-      return;
     } catch (err) {
+      if (claim.kind === 'peer') claim.close();
       if (err instanceof StoreWriteError || claims >= MAX_CLAIMS || side.signal.aborted) return side.fail(err);
+      claim = await side.claim(side.available());
+      continue;
     }
-    claim = await side.claim(side.available());
+    // Bytes read from the store are stored already; a peer's owner says whether it stored them.
+    await side.finish(writer, claim.kind === 'peer' ? claim.settled : async () => true);
+    return;
   }
 }
 
@@ -104,7 +108,7 @@ async function owned(side: MirrorSide, claim: OwnerClaim, writer: BlobWriter, de
     } finally {
       side.permits.give();
     }
-    stored = await side.finish(writer, true);
+    stored = await side.finish(writer);
   } catch (err) {
     await side.fail(err);
   } finally {
