@@ -6,37 +6,23 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { after, before, describe, test } from 'node:test';
-import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { once } from 'node:events';
+import { after, before, describe, test } from 'node:test';
+import { Redis } from 'ioredis';
 import { request } from 'undici';
-import { createS3Client, ensureBucket } from '../../src/store/s3-client.js';
-import { startCeph, type Ceph } from '../support/ceph.js';
 import { makeImageSpec, pushImage, type ImageFixture } from '../support/images.js';
-import { startFaultProxy, type FaultProxy } from '../support/proxy.js';
-import { startRedis, type RedisServer } from '../support/redis.js';
-import { startRegistry, type Registry } from '../support/registry.js';
-import { digestOfDir, skopeoCopy } from '../support/skopeo.js';
-import { makeTempDir, type TempDir } from '../support/tempdir.js';
-import { spawnNode, writeNodeConfig, type Node } from './cluster-nodes.js';
+import { escape, startClusterBed, type ClusterBed } from './cluster-bed.js';
+import type { Node } from './cluster-nodes.js';
 import { call } from './harness.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
-const BUCKET = 'berth-peer';
 const SECRET = 'peer-secret-for-tests';
 
-let ceph: Ceph;
-let redis: RedisServer;
-let registry: Registry;
-let proxy: FaultProxy;
-let tmp: TempDir;
-let s3: S3Client;
-const nodes: Node[] = [];
-
-const escape = (s: string): RegExp => new RegExp(s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+let bed: ClusterBed;
+let registry: ClusterBed['registry'];
+let proxy: ClusterBed['proxy'];
+let nodes: readonly Node[];
 
 /** A blob download that tells when its first bytes arrived, and hashes the whole body. */
 interface Download {
@@ -64,12 +50,6 @@ async function download(node: Node, repo: string, digest: string): Promise<Downl
   return { status: res.statusCode, first, done };
 }
 
-async function pull(node: Node, ref: string, out: string): Promise<string> {
-  const r = await skopeoCopy(`docker://${node.host}/${ref}`, `dir:${out}`, { timeoutMs: 120_000 });
-  assert.equal(r.code, 0, `skopeo via ${node.host}: ${r.stderr}`);
-  return digestOfDir(out);
-}
-
 async function peerClaims(node: Node): Promise<number> {
   const text = (await call(`${node.url}/metrics`)).body.toString();
   const m = /^berth_cluster_fill_claims_total\{result="peer"\} (\d+)/m.exec(text);
@@ -82,24 +62,12 @@ function upstreamGets(digest: string): Array<{ done: boolean; range: string | un
 }
 
 before(async () => {
-  [ceph, redis, registry, tmp] = await Promise.all([startCeph(), startRedis(), startRegistry(), makeTempDir('cluster-peer')]);
-  proxy = await startFaultProxy(registry.url);
-  s3 = createS3Client({
-    bucket: BUCKET, endpoint: ceph.endpoint, region: ceph.region, forcePathStyle: true, prefix: '',
-    accessKeyId: ceph.accessKeyId, secretAccessKey: ceph.secretAccessKey, partSize: 5 * MiB, queueSize: 2, staleUploadsMs: 86_400_000,
-  });
-  await ensureBucket(s3, BUCKET);
-  const cfg = { dir: tmp.path, upstream: proxy.url, ceph, bucket: BUCKET, redisUrl: redis.url, leaseTtl: '2s', peerSecret: SECRET };
-  const files = await Promise.all(['a', 'b', 'c'].map((n) => writeNodeConfig(n, cfg)));
-  nodes.push(...(await Promise.all(files.map((f) => spawnNode(f)))));
+  bed = await startClusterBed({ bucket: 'berth-peer', peerSecret: SECRET });
+  ({ registry, proxy, nodes } = bed);
 });
 
 after(async () => {
-  await Promise.all(nodes.map((n) => n.stop()));
-  s3?.destroy();
-  await proxy?.close();
-  await Promise.all([ceph?.close(), redis?.close(), registry?.close()]);
-  await tmp?.close();
+  await bed?.close();
 });
 
 describe('three nodes stream each other\'s fills', () => {
@@ -127,7 +95,7 @@ describe('three nodes stream each other\'s fills', () => {
   test('24 concurrent cold pulls over 3 nodes: every pull correct, one upstream GET per blob', async () => {
     const image: ImageFixture = await pushImage(registry.url, 'peer/app', '1.0', makeImageSpec({ seed: 'peer-app', layerSizes: [300 * KiB, 2 * MiB, 7 * MiB], mediaTypeFamily: 'oci' }));
     proxy.reset();
-    const digests = await Promise.all(Array.from({ length: 24 }, (_, i) => pull(nodes[i % 3]!, image.ref, join(tmp.path, `pull-${i}`))));
+    const digests = await Promise.all(Array.from({ length: 24 }, (_, i) => bed.pull(nodes[i % 3]!, image.ref, `pull-${i}`)));
     for (const d of digests) assert.equal(d, image.digest);
     for (const blob of image.blobs) assert.equal(proxy.count('GET', escape(`/blobs/${blob.digest}`)), 1, `upstream GETs of ${blob.digest} (${blob.size} bytes)`);
   });
@@ -152,7 +120,7 @@ describe('three nodes stream each other\'s fills', () => {
     const throttle = proxy.fault({ method: 'GET', path: escape(`/blobs/${layer.digest}`), throttleBytesPerSec: 1 * MiB });
     const [victim, b, c] = [nodes[0]!, nodes[1]!, nodes[2]!];
     // The node that ends the fill announces it on the digest's channel once the blob is committed.
-    const watcher = new Redis(redis.url, { lazyConnect: true });
+    const watcher = new Redis(bed.redis.url, { lazyConnect: true });
     await watcher.connect();
     await watcher.subscribe(`berth:fill:${layer.digest}`);
     const committed = once(watcher, 'message');
@@ -172,14 +140,7 @@ describe('three nodes stream each other\'s fills', () => {
     // The victim died holding part of the blob: the rest came with one Range request.
     assert.equal(gets.length, 2, `upstream GETs of the layer: ${gets.length}`);
     assert.match(gets[1]!.range ?? '', /^bytes=[1-9]\d*-$/, 'the takeover asks only for the bytes it does not have');
-    const listed = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET }));
-    const keys = (listed.Contents ?? []).map((o) => o.Key ?? '');
+    const keys = await bed.verifyBucket();
     assert.ok(keys.includes(`blobs/sha256/${layer.digest.slice(7)}`), 'the survivor committed the blob');
-    for (const key of keys) {
-      const m = /^blobs\/sha256\/([0-9a-f]{64})$/.exec(key);
-      assert.ok(m, `only content addresses in the bucket, got ${key}`);
-      const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
-      assert.equal(createHash('sha256').update(await got.Body!.transformToByteArray()).digest('hex'), m[1], `${key} is whole and verified`);
-    }
   });
 });
