@@ -81,11 +81,16 @@ async function copy(side: MirrorSide, claim: Exclude<FillClaim, OwnerClaim>, dep
     throw new Error('a worker fill cannot be mirrored');
   }
   if (!body) return;
+  // Shutdown or the fill's time limit ends the copy too, not only the peer.
+  const stop = (): void => void body.destroy(new Error('fill aborted'));
+  side.signal.addEventListener('abort', stop, { once: true });
   try {
     await copyBody(body, from, 0, size, deps.write, () => undefined);
   } catch (err) {
     discard(body);
     throw err;
+  } finally {
+    side.signal.removeEventListener('abort', stop);
   }
 }
 
