@@ -4,6 +4,7 @@
  * still runs; a kill -9 of the owner mid-fill leaves the other nodes' clients to finish with at
  * most one more upstream request; peers without the secret are refused.
  */
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
@@ -11,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { request } from 'undici';
 import { makeImageSpec, pushImage, type ImageFixture } from '../support/images.js';
-import { escape, startClusterBed, type ClusterBed } from './cluster-bed.js';
+import { escape, startClusterRig, type ClusterRig } from './cluster-rig.js';
 import type { Node } from './cluster-nodes.js';
 import { call } from './harness.js';
 
@@ -19,9 +20,9 @@ const KiB = 1024;
 const MiB = 1024 * KiB;
 const SECRET = 'peer-secret-for-tests';
 
-let bed: ClusterBed;
-let registry: ClusterBed['registry'];
-let proxy: ClusterBed['proxy'];
+let bed: ClusterRig;
+let registry: ClusterRig['registry'];
+let proxy: ClusterRig['proxy'];
 let nodes: readonly Node[];
 
 /** A blob download that tells when its first bytes arrived, and hashes the whole body. */
@@ -62,7 +63,7 @@ function upstreamGets(digest: string): Array<{ done: boolean; range: string | un
 }
 
 before(async () => {
-  bed = await startClusterBed({ bucket: 'berth-peer', peerSecret: SECRET });
+  bed = await startClusterRig('berth-peer', { peerSecret: SECRET });
   ({ registry, proxy, nodes } = bed);
 });
 
@@ -95,7 +96,7 @@ describe('three nodes stream each other\'s fills', () => {
   test('24 concurrent cold pulls over 3 nodes: every pull correct, one upstream GET per blob', async () => {
     const image: ImageFixture = await pushImage(registry.url, 'peer/app', '1.0', makeImageSpec({ seed: 'peer-app', layerSizes: [300 * KiB, 2 * MiB, 7 * MiB], mediaTypeFamily: 'oci' }));
     proxy.reset();
-    const digests = await Promise.all(Array.from({ length: 24 }, (_, i) => bed.pull(nodes[i % 3]!, image.ref, `pull-${i}`)));
+    const digests = await Promise.all(Array.from({ length: 24 }, (_, i) => bed.pull(nodes[i % 3]!, image.ref, join(bed.tmp.path, `pull-${i}`))));
     for (const d of digests) assert.equal(d, image.digest);
     for (const blob of image.blobs) assert.equal(proxy.count('GET', escape(`/blobs/${blob.digest}`)), 1, `upstream GETs of ${blob.digest} (${blob.size} bytes)`);
   });

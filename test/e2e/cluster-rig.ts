@@ -30,7 +30,8 @@ export interface ClusterRig {
   pull(node: Node, ref: string, out: string): Promise<string>;
   /** Every object in the bucket. */
   bucketKeys(): Promise<Array<{ key: string; size: number }>>;
-  sha256Of(key: string): Promise<string>;
+  /** Asserts every object is a blob key whose content hashes to it; returns the keys. */
+  verifyBucket(): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -88,6 +89,10 @@ export async function startClusterRig(bucket: string, node: RigNodeOptions = {},
     } while (token);
     return out;
   };
+  const sha256Of = async (key: string): Promise<string> => {
+    const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return createHash('sha256').update(await got.Body!.transformToByteArray()).digest('hex');
+  };
   return {
     ceph, redis, registry, proxy, tmp, s3, bucket, nodes,
     pull: async (n, ref, out) => {
@@ -96,9 +101,14 @@ export async function startClusterRig(bucket: string, node: RigNodeOptions = {},
       return digestOfDir(out);
     },
     bucketKeys,
-    sha256Of: async (key) => {
-      const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      return createHash('sha256').update(await got.Body!.transformToByteArray()).digest('hex');
+    verifyBucket: async () => {
+      const keys = (await bucketKeys()).map((o) => o.key);
+      for (const key of keys) {
+        const m = /^blobs\/sha256\/([0-9a-f]{64})$/.exec(key);
+        assert.ok(m, `only content addresses in the bucket, got ${key}`);
+        assert.equal(await sha256Of(key), m[1], `${key} is whole and verified`);
+      }
+      return keys;
     },
     close: async () => {
       await Promise.all(nodes.map((n) => n.stop()));
