@@ -7,7 +7,7 @@ import { createKoaApp } from './http/app.js';
 import { setUpClientAccess } from './http/client-access.js';
 import { clientAuth } from './http/client-auth.js';
 import { startListeners } from './http/listeners.js';
-import { startPeerServer } from './http/peer-server.js';
+import { startPeerServer } from './cluster/peer-server.js';
 import { createMetricsApp } from './http/metrics-app.js';
 import { readinessCheck } from './http/readiness.js';
 import type { BerthServer } from './http/server.js';

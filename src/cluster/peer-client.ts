@@ -1,5 +1,5 @@
 /**
- * Reads another node's running fill from its peer listener (see http/peer-server.ts): the
+ * Reads another node's running fill from its peer listener (see peer-server.ts): the
  * bytes from `from` on, as the owner writes them, its last byte once the owner verified it.
  */
 import type { Readable } from 'node:stream';

@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream/promises';
-import { PEER_FILL_PATH, PEER_SIZE_HEADER } from '../cluster/peer-client.js';
+import { PEER_FILL_PATH, PEER_SIZE_HEADER } from './peer-client.js';
 import { formatListen, type ListenAddress } from '../config/index.js';
 import { parseDigest, type Digest } from '../oci/digest.js';
 import { parseRange } from '../oci/range.js';
