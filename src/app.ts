@@ -22,7 +22,7 @@ import { FreeSpace } from './store/free-space.js';
 import { ManifestStore } from './store/manifest-store.js';
 import { layoutOf } from './store/paths.js';
 import { parseDigest } from './oci/digest.js';
-import { SizeCap } from './store/size-cap.js';
+import { SizeCap } from './store/cap/size-cap.js';
 import { LocalSource } from './proxy/prefetch-local.js';
 import { Schedules, upstreamTags } from './proxy/schedules.js';
 import { parsePlatform, type Platform } from './oci/platform.js';

@@ -9,7 +9,7 @@
 import type { Command } from 'commander';
 import { parseDuration } from '../config/index.js';
 import { removeOrphanMeta, sweepOldTemp } from '../store/housekeeping.js';
-import { SizeCap } from '../store/size-cap.js';
+import { SizeCap } from '../store/cap/size-cap.js';
 import { cliConfig, existingDataDir, type DataFlags, withDataDirOptions } from './cli-config.js';
 import { openOfflineCache } from './offline-cache.js';
 import { formatBytes } from '../util/format-bytes.js';

@@ -5,7 +5,7 @@
  * the eviction lease.
  */
 import type { Redis } from 'ioredis';
-import type { EvictionLedger } from '../store/bucket-evictor.js';
+import type { EvictionLedger } from '../store/cap/bucket-evictor.js';
 import type { Leases } from './lease.js';
 
 // KEYS: sizes, recency, bytes. ARGV: digest, size, time, 'NX' to keep an older use time.

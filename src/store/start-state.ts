@@ -9,7 +9,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { BlobStore } from './blob-store.js';
 import type { NodeBlobStore } from './open-store.js';
 import { Pins, parsePins } from './pins.js';
-import type { SizeCap } from './size-cap.js';
+import type { SizeCap } from './cap/size-cap.js';
 import { FileTagIndex, type TagIndex } from './tag-index.js';
 
 export async function loadLocalState(store: NodeBlobStore, cap: SizeCap, metrics: Metrics, logger: Logger): Promise<void> {

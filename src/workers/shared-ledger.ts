@@ -4,8 +4,8 @@
  * and asks for room before a write begins.
  */
 import type { BlobStore } from '../store/blob-store.js';
-import { CappedStore } from '../store/capped-store.js';
-import { InUse, type Release } from '../store/in-use.js';
+import { CappedStore } from '../store/cap/capped-store.js';
+import { InUse, type Release } from '../store/cap/in-use.js';
 import type { PrimaryApi } from './protocol.js';
 import type { Peer } from './rpc.js';
 

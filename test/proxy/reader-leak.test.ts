@@ -15,7 +15,7 @@ import { Fills } from '../../src/proxy/fill/fills.js';
 import { Permits } from '../../src/proxy/fill/permits.js';
 import { FsBlobStore } from '../../src/store/fs-blob-store.js';
 import { layoutOf } from '../../src/store/paths.js';
-import { SizeCap } from '../../src/store/size-cap.js';
+import { SizeCap } from '../../src/store/cap/size-cap.js';
 import type { Upstream } from '../../src/upstream/types.js';
 import { seededBlob, type BlobContent } from '../support/blobgen.js';
 import { openFilesUnder } from '../support/resources.js';

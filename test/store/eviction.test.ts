@@ -1,9 +1,9 @@
 /** Watermarks, LRU order, in-use and pinned content, reservations. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Evictor, type EvictionPolicy } from '../../src/store/eviction.js';
-import { InUse } from '../../src/store/in-use.js';
-import { Recency } from '../../src/store/recency.js';
+import { Evictor, type EvictionPolicy } from '../../src/store/cap/eviction.js';
+import { InUse } from '../../src/store/cap/in-use.js';
+import { Recency } from '../../src/store/cap/recency.js';
 import { Readable } from 'node:stream';
 
 const d = (n: number): string => `sha256:${n.toString(16).padStart(64, '0')}`;

@@ -5,8 +5,8 @@ import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StoredBlob } from '../../src/store/blob-store.js';
-import { RecencyLog } from '../../src/store/recency-log.js';
-import { Recency } from '../../src/store/recency.js';
+import { RecencyLog } from '../../src/store/cap/recency-log.js';
+import { Recency } from '../../src/store/cap/recency.js';
 
 const d = (n: number): string => `sha256:${n.toString(16).padStart(64, '0')}`;
 

@@ -6,7 +6,7 @@
  */
 import { appendFile, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseDigest } from '../oci/digest.js';
+import { parseDigest } from '../../oci/digest.js';
 
 export interface RecencyRecord {
   /** Last use per digest, epoch ms. */

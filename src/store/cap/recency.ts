@@ -5,7 +5,7 @@
  * restart; content the log does not know is placed by its file times (atime/mtime).
  */
 import { LRUCache } from 'lru-cache';
-import type { StoredBlob } from './blob-store.js';
+import type { StoredBlob } from '../blob-store.js';
 import type { RecencyLog } from './recency-log.js';
 
 interface Entry {

@@ -3,8 +3,8 @@
  * order with its persisted record (Recency), and the Evictor. The store's commit and remove
  * hooks report here; `wrap` puts the cap in front of the store.
  */
-import { parseDigest, type Digest } from '../oci/digest.js';
-import type { BlobStore, StoredBlob } from './blob-store.js';
+import { parseDigest, type Digest } from '../../oci/digest.js';
+import type { BlobStore, StoredBlob } from '../blob-store.js';
 import { CappedStore } from './capped-store.js';
 import { BucketEvictor, type BucketLedgerPort } from './bucket-evictor.js';
 import { Evictor, type EvictionPolicy, type EvictionResult } from './eviction.js';

@@ -4,8 +4,8 @@
  * its digest until it closes, and every open counts as a use for the LRU order.
  */
 import type { Readable } from 'node:stream';
-import type { Digest } from '../oci/digest.js';
-import type { BeginOptions, BlobInfo, BlobStore, BlobWriter, ByteRange, PartialReader, StoredBlob } from './blob-store.js';
+import type { Digest } from '../../oci/digest.js';
+import type { BeginOptions, BlobInfo, BlobStore, BlobWriter, ByteRange, PartialReader, StoredBlob } from '../blob-store.js';
 import type { InUse, Release } from './in-use.js';
 
 class ReservedWriter implements BlobWriter {
