@@ -1,15 +1,14 @@
 /** Composition root: builds every service once from the config and passes them in. */
-import { rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { Agent } from 'undici';
-import type { Config, UpstreamConfig } from './config/types.js';
+import { buildUpstreams } from './upstream/clients.js';
+import type { Config } from './config/types.js';
 import { createKoaApp } from './http/app.js';
 import { setUpClientAccess } from './http/client-access.js';
 import { clientAuth } from './http/client-auth.js';
 import { startListeners } from './http/listeners.js';
 import { startPeerServer } from './cluster/peer-server.js';
 import { createMetricsApp } from './http/metrics-app.js';
-import { readinessCheck } from './http/readiness.js';
+import { dirWritable, readinessCheck } from './http/readiness.js';
 import type { BerthServer } from './http/server.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics, type MetricsJson } from './observability/metrics.js';
@@ -31,13 +30,8 @@ import { loadFileTags, loadLocalState, pinsOf } from './store/start-state.js';
 import { openBlobStore } from './store/open-store.js';
 import { AggregatorRegistry } from 'prom-client';
 import type { WorkerLink } from './workers/worker-link.js';
-import { Breaker, type BreakerState } from './upstream/breaker.js';
 import { UpstreamProbe } from './upstream/reachability.js';
-import { RegistryClient } from './upstream/registry-client.js';
-import { poolFromConfig } from './upstream/credential-pool.js';
-import { quotaEvents } from './upstream/quota-events.js';
 import { setUpStatus } from './http/status-setup.js';
-import { Router } from './upstream/router.js';
 import { berthVersion } from './version.js';
 
 export interface Berth {
@@ -58,8 +52,6 @@ export interface Berth {
   close(): Promise<void>;
 }
 
-const BREAKER_GAUGE: Readonly<Record<BreakerState, number>> = { closed: 0, 'half-open': 1, open: 2 };
-
 export interface StartOptions {
   /** Tests run several daemons in one process: process metrics only once. */
   readonly processMetrics?: boolean;
@@ -70,6 +62,8 @@ export interface StartOptions {
 export async function startBerth(config: Config, logger: Logger, opts: StartOptions = {}): Promise<Berth> {
   const link = opts.link;
   const metrics = link ? sharedMetrics(createMetrics(opts.processMetrics ?? true), link) : createMetrics(opts.processMetrics ?? true);
+  const external = new Agent({ connect: { timeout: 10_000 }, headersTimeout: 30_000, bodyTimeout: 60_000 });
+  const { policies, clients, router } = buildUpstreams(config, metrics, logger, external);
   // Several nodes on one bucket: Redis holds the tag index, the fill leases and the bucket's
   // ledger (ioredis is loaded only then). Its callbacks reach services built below. Object
   // storage runs one process per node (main.ts), so a cluster never has a worker link.
@@ -126,25 +120,6 @@ export async function startBerth(config: Config, logger: Logger, opts: StartOpti
   if (link) await link.tags.load();
   const tags: TagIndex = link?.tags ?? cluster?.tags ?? (await loadFileTags(store.layout.state, logger));
 
-  const external = new Agent({ connect: { timeout: 10_000 }, headersTimeout: 30_000, bodyTimeout: 60_000 });
-  const policies = new Map<string, UpstreamConfig>();
-  const clients = config.upstreams.map((u) => {
-    const effective: UpstreamConfig = config.offline ? { ...u, offline: true } : u;
-    policies.set(u.name, effective);
-    const breaker = new Breaker({
-      threshold: u.breaker.failures,
-      coolDownMs: u.breaker.coolDownMs,
-      now: Date.now,
-      onChange: (state) => {
-        metrics.breakerState.set({ upstream: u.name }, BREAKER_GAUGE[state]);
-        logger.warn({ upstream: u.name, state }, 'upstream circuit breaker changed state');
-      },
-    });
-    metrics.breakerState.set({ upstream: u.name }, 0);
-    const pool = poolFromConfig(effective, Date.now, quotaEvents(u.name, metrics, logger));
-    return { upstream: new RegistryClient({ config: effective, metrics, external, now: Date.now, breaker, pool }), aliases: u.aliases, breaker, pool };
-  });
-  const router = new Router(clients, config.defaultUpstream);
 
   // Every failed store write is counted and logged the same way; the content is served uncached.
   const storeWriteFailed = (err: unknown): void => {
@@ -203,23 +178,11 @@ export async function startBerth(config: Config, logger: Logger, opts: StartOpti
     },
   );
 
-  const storeWritable = async (): Promise<boolean> => {
-    const probe = join(store.layout.tmp, `.probe-${process.pid}`);
-    try {
-      await writeFile(probe, 'ok');
-      return true;
-    } catch {
-      return false;
-    } finally {
-      await rm(probe, { force: true }).catch(() => undefined);
-    }
-  };
-
   const probes = config.upstreams.map((u) => {
     const probe = new UpstreamProbe({ url: u.url, offline: config.offline || u.offline, dispatcher: external, ttlMs: 15_000, timeoutMs: 3_000, now: Date.now });
     return { name: u.name, state: (waitMs: number) => probe.state(waitMs) };
   });
-  const readiness = readinessCheck({ storeWritable, upstreams: probes, waitMs: 1_000 });
+  const readiness = readinessCheck({ storeWritable: () => dirWritable(store.layout.tmp), upstreams: probes, waitMs: 1_000 });
 
   const clientAccess = await setUpClientAccess(config, logger, 1_000);
   const access = clientAccess.deps;
@@ -278,8 +241,6 @@ export async function startBerth(config: Config, logger: Logger, opts: StartOpti
   const openReaders = (): number | undefined => store.readers;
   return { server, url, ...(metricsUrl !== undefined ? { metricsUrl } : {}), metrics, fills, cache: cap, schedules, openReaders, reload, close };
 }
-
-/** Sweeps leftover temp files and builds the LRU order of what is stored. */
 
 /** A worker's metrics view: every process's metrics, aggregated by the primary. */
 function sharedMetrics(own: Metrics, link: WorkerLink): Metrics {

@@ -3,7 +3,22 @@
  * accepts writes. Each upstream's reachability is reported but never makes berth unready: the
  * cache still serves what it holds while an upstream is down.
  */
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Reachability } from '../upstream/reachability.js';
+
+/** Whether a file can be written in `dir` (a full or read-only disk cannot). */
+export async function dirWritable(dir: string): Promise<boolean> {
+  const probe = join(dir, `.probe-${process.pid}`);
+  try {
+    await writeFile(probe, 'ok');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await rm(probe, { force: true }).catch(() => undefined);
+  }
+}
 
 export interface Readiness {
   readonly ready: boolean;
