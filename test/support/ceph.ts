@@ -94,17 +94,20 @@ async function readLogs(dir: string): Promise<string> {
   return parts.join('\n');
 }
 
-/** Starts the cluster; a failed start (a port taken meanwhile) is retried once on fresh ports. */
+/** Start attempts: under load an OSD now and then refuses to boot ('wrong fsid') for no reason of ours. */
+const ATTEMPTS = 4;
+
+/** Starts the cluster; a failed start (a port taken meanwhile, an OSD that would not boot) is retried on fresh ports. */
 export async function startCeph(opts: CephOptions = {}): Promise<Ceph> {
-  try {
-    return await startOnce(opts);
-  } catch (first) {
+  const failures: string[] = [];
+  for (let i = 0; i < ATTEMPTS; i++) {
     try {
       return await startOnce(opts);
-    } catch (second) {
-      throw new Error(`ceph did not start twice:\n${String(first)}\n---\n${String(second)}`);
+    } catch (err) {
+      failures.push(String(err));
     }
   }
+  throw new Error(`ceph did not start in ${ATTEMPTS} attempts:\n${failures.join('\n---\n')}`);
 }
 
 async function startOnce(opts: CephOptions): Promise<Ceph> {
@@ -127,7 +130,7 @@ async function startOnce(opts: CephOptions): Promise<Ceph> {
     await runOk('ceph-mon', [...c, '--mkfs', '-i', 'a', '--monmap', join(dir, 'monmap')]);
     daemons.push(spawnDaemon('ceph-mon', [...c, '-f', '-i', 'a']));
     // One uuid for the osdmap entry and the OSD's own store: a CLI retry of `osd create` then
-    // finds the same id, and the booting OSD's identity matches the map ('wrong fsid' otherwise).
+    // finds the same id instead of adding a second OSD.
     const osdUuid = randomUUID();
     await runOk('ceph', [...c, '--connect-timeout', '20', 'osd', 'create', osdUuid, '0'], { timeoutMs: 30_000 });
     await runOk('ceph-osd', [...c, '-i', '0', '--mkfs', '--osd-uuid', osdUuid], { timeoutMs: 30_000 });
