@@ -129,11 +129,8 @@ async function startOnce(opts: CephOptions): Promise<Ceph> {
     await runOk('monmaptool', ['--create', '--clobber', '--fsid', fsid, '--addv', 'a', `[v1:127.0.0.1:${monPort}]`, join(dir, 'monmap'), ...c]);
     await runOk('ceph-mon', [...c, '--mkfs', '-i', 'a', '--monmap', join(dir, 'monmap')]);
     daemons.push(spawnDaemon('ceph-mon', [...c, '-f', '-i', 'a']));
-    // One uuid for the osdmap entry and the OSD's own store: a CLI retry of `osd create` then
-    // finds the same id instead of adding a second OSD.
-    const osdUuid = randomUUID();
-    await runOk('ceph', [...c, '--connect-timeout', '20', 'osd', 'create', osdUuid, '0'], { timeoutMs: 30_000 });
-    await runOk('ceph-osd', [...c, '-i', '0', '--mkfs', '--osd-uuid', osdUuid], { timeoutMs: 30_000 });
+    await runOk('ceph', [...c, '--connect-timeout', '20', 'osd', 'create'], { timeoutMs: 30_000 });
+    await runOk('ceph-osd', [...c, '-i', '0', '--mkfs'], { timeoutMs: 30_000 });
     daemons.push(spawnDaemon('ceph-osd', [...c, '-f', '-i', '0']));
     daemons.push(spawnDaemon('radosgw', [...c, '-f', '-n', 'client.rgw']));
     const endpoint = `http://127.0.0.1:${rgwPort}`;
